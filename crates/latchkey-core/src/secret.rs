@@ -1,0 +1,111 @@
+//! Secrets: generation, argon2id hashing and verification, and random bytes.
+//!
+//! Client secrets and passwords are stored only as argon2id PHC strings. A [`SecretHash`]
+//! never prints its content and is never serialized.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use secrecy::{ExposeSecret, SecretString};
+use std::fmt;
+use std::sync::LazyLock;
+
+/// An argon2id hash in PHC string form.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretHash(String);
+
+impl fmt::Debug for SecretHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretHash(..)")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("stored secret hash is not a valid PHC string")]
+pub struct InvalidHash;
+
+impl SecretHash {
+    /// Hashes `secret` with argon2id at the crate's default parameters and a random salt.
+    /// Costs tens of milliseconds by design: call it off the async executor.
+    pub fn create(secret: &str) -> SecretHash {
+        let hash = Argon2::default()
+            .hash_password(secret.as_bytes())
+            .expect("argon2id with default parameters and a 16-byte salt cannot fail");
+        SecretHash(hash.to_string())
+    }
+
+    /// Wraps a PHC string read from storage, checking its shape.
+    pub fn from_phc(phc: String) -> Result<SecretHash, InvalidHash> {
+        PasswordHash::new(&phc).map_err(|_| InvalidHash)?;
+        Ok(SecretHash(phc))
+    }
+
+    /// The PHC string, for storage only.
+    pub fn as_phc(&self) -> &str {
+        &self.0
+    }
+
+    /// Checks `candidate` against the hash. argon2's comparison is constant-time.
+    pub fn verify(&self, candidate: &str) -> bool {
+        match PasswordHash::new(&self.0) {
+            Ok(parsed) => Argon2::default().verify_password(candidate.as_bytes(), &parsed).is_ok(),
+            Err(_) => false,
+        }
+    }
+
+    /// A fixed hash to verify against when the client or user is unknown, so that an unknown
+    /// name costs the same time as a wrong secret and cannot be told apart by timing.
+    pub fn decoy() -> &'static SecretHash {
+        static DECOY: LazyLock<SecretHash> =
+            LazyLock::new(|| SecretHash::create("latchkey-decoy-secret-never-matches"));
+        &DECOY
+    }
+}
+
+/// `n` bytes from the operating system's CSPRNG.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut out = [0u8; N];
+    aws_lc_rs::rand::fill(&mut out).expect("the system random number generator failed");
+    out
+}
+
+/// A new secret: 32 random bytes, base64url without padding (43 characters).
+pub fn generate_secret() -> SecretString {
+    SecretString::from(URL_SAFE_NO_PAD.encode(random_bytes::<32>()))
+}
+
+/// A random identifier: 16 random bytes, base64url without padding (22 characters).
+pub fn random_id() -> String {
+    URL_SAFE_NO_PAD.encode(random_bytes::<16>())
+}
+
+/// Convenience for callers that hold a [`SecretString`].
+pub fn hash_secret(secret: &SecretString) -> SecretHash {
+    SecretHash::create(secret.expose_secret())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_verifies_only_the_right_secret() {
+        let h = SecretHash::create("s3cret");
+        assert!(h.as_phc().starts_with("$argon2id$"));
+        assert!(h.verify("s3cret"));
+        assert!(!h.verify("s3cret "));
+        assert!(!h.verify(""));
+        assert_eq!(format!("{h:?}"), "SecretHash(..)");
+        assert!(SecretHash::from_phc(h.as_phc().to_owned()).unwrap().verify("s3cret"));
+        assert!(SecretHash::from_phc("plaintext".into()).is_err());
+    }
+
+    #[test]
+    fn generated_secrets_differ() {
+        let a = generate_secret();
+        let b = generate_secret();
+        assert_eq!(a.expose_secret().len(), 43);
+        assert_ne!(a.expose_secret(), b.expose_secret());
+    }
+}

@@ -1,0 +1,9 @@
+//! sea-orm entities, one per table. Private to this crate: nothing outside sees a row type.
+
+pub mod application;
+pub mod application_owner;
+pub mod oauth2_provider;
+pub mod realm;
+pub mod revoked_token;
+pub mod signing_key;
+pub mod user;

@@ -1,0 +1,145 @@
+//! Persistence for Latchkey on sea-orm: SQLite (embedded default) and PostgreSQL.
+//!
+//! The only crate that knows sea-orm. Its entities are private; every method takes and returns
+//! domain types. Every method that touches tenant data takes the realm's [`RealmId`], and every
+//! query filters on it.
+
+mod applications;
+mod entities;
+mod keys;
+mod realms;
+mod revocations;
+mod users;
+
+pub use applications::NewApplication;
+
+use latchkey_core::{GrantType, ScopeSet};
+use migrations::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr, SqlErr};
+use std::time::Duration;
+
+/// Storage failures. `Database` is unexpected and ends as an opaque 500 upstream.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{field} is already taken")]
+    Conflict { field: &'static str },
+    #[error("database error: {0}")]
+    Database(#[from] DbErr),
+    #[error("stored data is not valid: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// Maps a unique-constraint violation to a conflict on `field`.
+    fn conflict_on(field: &'static str) -> impl FnOnce(DbErr) -> StoreError {
+        move |e| match e.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => StoreError::Conflict { field },
+            _ => StoreError::Database(e),
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A page of results and the total across pages.
+#[derive(Debug, Clone)]
+pub struct Paged<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+}
+
+/// The handle to Latchkey's database. Cheap to clone (a connection pool).
+#[derive(Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("backend", &self.backend_name()).finish()
+    }
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://…` or `postgres://…`). Never logs the URL: it may hold a
+    /// password.
+    pub async fn connect(url: &str) -> Result<Store> {
+        let mut opts = ConnectOptions::new(url.to_owned());
+        opts.sqlx_logging(false).connect_timeout(Duration::from_secs(10)).acquire_timeout(Duration::from_secs(10));
+        if url.starts_with("sqlite:") {
+            // WAL lets readers run beside the one writer; the busy timeout queues writers
+            // instead of failing them with "database is locked".
+            opts.max_connections(8).map_sqlx_sqlite_opts(|o| {
+                o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true)
+            });
+        } else {
+            opts.max_connections(16);
+        }
+        Ok(Store { db: Database::connect(opts).await? })
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self.db.get_database_backend() {
+            DbBackend::Sqlite => "sqlite",
+            DbBackend::Postgres => "postgres",
+            _ => "other",
+        }
+    }
+
+    /// Applies pending migrations.
+    pub async fn migrate(&self) -> Result<()> {
+        Migrator::up(&self.db, None).await?;
+        Ok(())
+    }
+
+    /// Rolls every migration back (tests of reversibility only).
+    pub async fn migrate_down_all(&self) -> Result<()> {
+        Migrator::down(&self.db, None).await?;
+        Ok(())
+    }
+
+    /// The names of migrations not applied yet.
+    pub async fn pending_migrations(&self) -> Result<Vec<String>> {
+        Ok(Migrator::get_pending_migrations(&self.db).await?.iter().map(|m| m.name().to_owned()).collect())
+    }
+
+    /// Ready means the database answers and every migration is applied.
+    pub async fn ready(&self) -> Result<bool> {
+        self.db.ping().await?;
+        Ok(self.pending_migrations().await?.is_empty())
+    }
+
+    pub async fn close(self) -> Result<()> {
+        self.db.close().await?;
+        Ok(())
+    }
+}
+
+// Lists are stored as space-separated text: neither scopes nor grant type names contain spaces.
+
+fn scopes_to_text(s: &ScopeSet) -> String {
+    s.to_string()
+}
+
+fn scopes_from_text(s: &str) -> Result<ScopeSet> {
+    if s.is_empty() {
+        return Ok(ScopeSet::new());
+    }
+    ScopeSet::parse_delimited(s).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn grants_to_text(g: &[GrantType]) -> String {
+    g.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(" ")
+}
+
+fn grants_from_text(s: &str) -> Result<Vec<GrantType>> {
+    s.split_whitespace()
+        .map(|g| g.parse().map_err(|e: latchkey_core::UnknownGrantType| StoreError::Corrupt(e.to_string())))
+        .collect()
+}
+
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}

@@ -1,0 +1,135 @@
+//! Realms and their OAuth2 provider settings.
+
+use crate::entities::{oauth2_provider, realm, signing_key};
+use crate::{Paged, Result, Store, StoreError, corrupt, grants_from_text, grants_to_text, scopes_from_text, scopes_to_text};
+use latchkey_core::time::now;
+use latchkey_oauth2::{KeyStatus, NewSigningKey, ProviderSettings};
+use latchkey_realms::{Realm, RealmId, RealmName};
+use sea_orm::ActiveValue::Set;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
+};
+
+fn to_realm(m: realm::Model) -> Result<Realm> {
+    Ok(Realm {
+        id: RealmId(m.id),
+        name: RealmName::parse(&m.name).map_err(corrupt)?,
+        display_name: m.display_name,
+        enabled: m.enabled,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    })
+}
+
+fn to_provider(m: oauth2_provider::Model) -> Result<ProviderSettings> {
+    Ok(ProviderSettings {
+        grant_types: grants_from_text(&m.grant_types)?,
+        access_token_lifetime: m.access_token_lifetime,
+        default_scopes: scopes_from_text(&m.default_scopes)?,
+        signing_alg: m.signing_alg.parse().map_err(corrupt)?,
+    })
+}
+
+impl Store {
+    /// Creates a realm with its provider settings and first signing key, all or nothing.
+    pub async fn create_realm(
+        &self,
+        name: &RealmName,
+        display_name: &str,
+        enabled: bool,
+        provider: &ProviderSettings,
+        key: NewSigningKey,
+    ) -> Result<Realm> {
+        let t = now();
+        let txn = self.db.begin().await?;
+        let row = realm::ActiveModel {
+            name: Set(name.as_str().to_owned()),
+            display_name: Set(display_name.to_owned()),
+            enabled: Set(enabled),
+            created_at: Set(t),
+            updated_at: Set(t),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await
+        .map_err(StoreError::conflict_on("name"))?;
+        oauth2_provider::ActiveModel {
+            realm_id: Set(row.id),
+            grant_types: Set(grants_to_text(&provider.grant_types)),
+            access_token_lifetime: Set(provider.access_token_lifetime),
+            default_scopes: Set(scopes_to_text(&provider.default_scopes)),
+            signing_alg: Set(provider.signing_alg.as_str().to_owned()),
+            updated_at: Set(t),
+        }
+        .insert(&txn)
+        .await?;
+        signing_key::ActiveModel {
+            kid: Set(key.kid),
+            realm_id: Set(row.id),
+            alg: Set(key.alg.as_str().to_owned()),
+            sealed_private_key: Set(key.sealed_private_key),
+            public_jwk: Set(key.public_jwk),
+            status: Set(KeyStatus::Active.as_str().to_owned()),
+            created_at: Set(t),
+            retired_at: Set(None),
+            expires_at: Set(None),
+        }
+        .insert(&txn)
+        .await?;
+        txn.commit().await?;
+        to_realm(row)
+    }
+
+    pub async fn find_realm(&self, name: &str) -> Result<Option<Realm>> {
+        realm::Entity::find().filter(realm::Column::Name.eq(name)).one(&self.db).await?.map(to_realm).transpose()
+    }
+
+    pub async fn list_realms(&self, page: u64, per_page: u64) -> Result<Paged<Realm>> {
+        let pages = realm::Entity::find().order_by_asc(realm::Column::Name).paginate(&self.db, per_page);
+        let total = pages.num_items().await?;
+        let items = pages.fetch_page(page - 1).await?.into_iter().map(to_realm).collect::<Result<_>>()?;
+        Ok(Paged { items, total })
+    }
+
+    pub async fn update_realm(&self, r: &Realm) -> Result<Realm> {
+        let row = realm::ActiveModel {
+            id: Set(r.id.0),
+            name: Set(r.name.as_str().to_owned()),
+            display_name: Set(r.display_name.clone()),
+            enabled: Set(r.enabled),
+            created_at: Set(r.created_at),
+            updated_at: Set(now()),
+        }
+        .update(&self.db)
+        .await?;
+        to_realm(row)
+    }
+
+    /// Deletes a realm and, by cascade, everything in it.
+    pub async fn delete_realm(&self, id: RealmId) -> Result<bool> {
+        let res = realm::Entity::delete_by_id(id.0).exec(&self.db).await?;
+        Ok(res.rows_affected > 0)
+    }
+
+    pub async fn provider(&self, realm: RealmId) -> Result<ProviderSettings> {
+        let row = oauth2_provider::Entity::find_by_id(realm.0)
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| corrupt("realm without oauth2 provider settings"))?;
+        to_provider(row)
+    }
+
+    pub async fn update_provider(&self, realm: RealmId, p: &ProviderSettings) -> Result<()> {
+        oauth2_provider::ActiveModel {
+            realm_id: Set(realm.0),
+            grant_types: Set(grants_to_text(&p.grant_types)),
+            access_token_lifetime: Set(p.access_token_lifetime),
+            default_scopes: Set(scopes_to_text(&p.default_scopes)),
+            signing_alg: Set(p.signing_alg.as_str().to_owned()),
+            updated_at: Set(now()),
+        }
+        .update(&self.db)
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,17 @@
+//! Latchkey's schema migrations. Frozen once released: a change is a new migration.
+//!
+//! They name tables and columns as plain strings and never import storage's entities, so they
+//! stay as written while the entities move on. The same migrations run on SQLite and PostgreSQL.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261127_000001_create_tables;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261127_000001_create_tables::Migration)]
+    }
+}
