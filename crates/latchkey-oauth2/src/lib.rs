@@ -9,6 +9,6 @@ pub mod provider;
 pub mod token;
 
 pub use grant::{GrantError, client_credentials};
-pub use keys::{KeyStatus, MasterKey, NewSigningKey, Signer, SigningKey, Verifier};
+pub use keys::{KeyError, KeyStatus, MasterKey, NewSigningKey, Signer, SigningKey, Verifier};
 pub use provider::{ProviderPatch, ProviderSettings, SigningAlg};
 pub use token::{AccessTokenClaims, TokenError, UnverifiedToken, peek, verify};

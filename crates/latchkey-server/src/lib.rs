@@ -1,0 +1,16 @@
+//! Latchkey's HTTP server: settings, startup, bootstrap, and the routes of the OAuth2
+//! endpoints and the admin API. The only crate that knows HTTP.
+
+pub mod bootstrap;
+pub mod cli;
+mod error;
+mod extract;
+mod routes;
+pub mod settings;
+pub mod startup;
+mod state;
+pub mod telemetry;
+mod tokens;
+
+pub use settings::Settings;
+pub use startup::Application;

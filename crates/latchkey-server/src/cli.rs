@@ -1,0 +1,64 @@
+//! Command line: `latchkey serve` and `latchkey migrate`.
+
+use crate::settings::SettingsArgs;
+use crate::startup::Application;
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Latchkey: a multi-tenant OAuth 2.0 / OpenID Connect authorization server.
+///
+/// Every setting can be given as a flag or as the environment variable shown beside it.
+#[derive(Debug, Parser)]
+#[command(name = "latchkey", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    #[command(flatten)]
+    settings: SettingsArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Apply migrations, bootstrap the root realm, and serve HTTP until SIGINT/SIGTERM.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    crate::telemetry::init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        let settings = cli.settings.resolve()?;
+        match cli.command {
+            Command::Serve => {
+                let app = Application::build(settings).await?;
+                app.run_until_stopped().await.context("server failed")
+            }
+            Command::Migrate => {
+                let store = latchkey_storage::Store::connect(settings.database_url())
+                    .await
+                    .context("connecting to the database")?;
+                store.migrate().await.context("applying migrations")?;
+                tracing::info!(backend = store.backend_name(), "migrations applied");
+                Ok(())
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "latchkey stopped");
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! The two wire error shapes and their HTTP mapping, in one place.
+//!
+//! OAuth2 endpoints answer RFC 6749 §5.2 bodies; the admin API answers its envelope with a
+//! stable code and the field at fault. Unexpected failures log their cause and answer an opaque
+//! 500 in the endpoint's own shape.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use latchkey_api_types::{ErrorBody, ErrorEnvelope, OAuthError as OAuthBody};
+use latchkey_core::FieldError;
+use latchkey_storage::StoreError;
+use std::fmt;
+
+/// An error of an OAuth2 endpoint.
+#[derive(Debug)]
+pub struct OAuthError {
+    status: StatusCode,
+    error: &'static str,
+    description: String,
+    www_authenticate: Option<String>,
+}
+
+impl OAuthError {
+    fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
+        OAuthError { status, error, description: description.into(), www_authenticate: None }
+    }
+
+    pub fn invalid_request(d: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", d)
+    }
+
+    /// 401 with the Basic challenge of the realm (RFC 6749 §5.2).
+    pub fn invalid_client(realm: &str) -> Self {
+        let mut e = Self::new(StatusCode::UNAUTHORIZED, "invalid_client", "client authentication failed");
+        e.www_authenticate = Some(format!("Basic realm=\"{realm}\""));
+        e
+    }
+
+    pub fn unsupported_grant_type(d: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "unsupported_grant_type", d)
+    }
+
+    pub fn unauthorized_client(d: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "unauthorized_client", d)
+    }
+
+    pub fn invalid_scope(d: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_scope", d)
+    }
+
+    /// 401 for a missing or bad bearer token (RFC 6750 §3.1).
+    pub fn invalid_token(realm: &str) -> Self {
+        let mut e = Self::new(StatusCode::UNAUTHORIZED, "invalid_token", "the access token is not valid");
+        e.www_authenticate = Some(format!("Bearer realm=\"{realm}\", error=\"invalid_token\""));
+        e
+    }
+
+    pub fn unknown_realm(realm: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", format!("no realm named `{realm}`"))
+    }
+
+    pub fn unsupported_media_type() -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "invalid_request",
+            "the body must be application/x-www-form-urlencoded",
+        )
+    }
+
+    pub fn payload_too_large() -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", "the body is too large")
+    }
+
+    pub fn internal(cause: &dyn fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error at an OAuth2 endpoint");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "internal error")
+    }
+
+    pub fn error_code(&self) -> &'static str {
+        self.error
+    }
+}
+
+impl fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.error, self.description)
+    }
+}
+
+impl From<StoreError> for OAuthError {
+    fn from(e: StoreError) -> Self {
+        OAuthError::internal(&e)
+    }
+}
+
+impl ResponseError for OAuthError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut resp = HttpResponse::build(self.status);
+        resp.insert_header((header::CACHE_CONTROL, "no-store")).insert_header((header::PRAGMA, "no-cache"));
+        if let Some(challenge) = &self.www_authenticate {
+            if let Ok(v) = HeaderValue::from_str(challenge) {
+                resp.insert_header((header::WWW_AUTHENTICATE, v));
+            }
+        }
+        resp.json(OAuthBody { error: self.error.to_owned(), error_description: Some(self.description.clone()) })
+    }
+}
+
+/// An error of the admin API.
+#[derive(Debug)]
+pub struct AdminError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    field: Option<String>,
+    www_authenticate: Option<&'static str>,
+}
+
+impl AdminError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>, field: Option<String>) -> Self {
+        AdminError { status, code, message: message.into(), field, www_authenticate: None }
+    }
+
+    pub fn invalid_body(message: impl Into<String>, field: Option<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_body", message, field)
+    }
+
+    pub fn invalid_query(message: impl Into<String>, field: Option<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_query", message, field)
+    }
+
+    pub fn unsupported_media_type() -> Self {
+        Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "the body must be application/json", None)
+    }
+
+    pub fn payload_too_large() -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the body is too large", None)
+    }
+
+    pub fn invalid_field(e: FieldError) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", e.message, Some(e.field))
+    }
+
+    pub fn not_found(what: &str, name: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", format!("no {what} named `{name}`"), None)
+    }
+
+    pub fn conflict(field: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", message, Some(field.to_owned()))
+    }
+
+    pub fn unauthorized() -> Self {
+        let mut e = Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "a valid bearer access token from the root realm is required",
+            None,
+        );
+        e.www_authenticate = Some("Bearer realm=\"latchkey-admin\", error=\"invalid_token\"");
+        e
+    }
+
+    pub fn forbidden() -> Self {
+        let mut e = Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "the token lacks the `admin` scope of the root realm",
+            None,
+        );
+        e.www_authenticate = Some("Bearer realm=\"latchkey-admin\", error=\"insufficient_scope\", scope=\"admin\"");
+        e
+    }
+
+    pub fn internal(cause: &dyn fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error in the admin API");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error", None)
+    }
+}
+
+impl fmt::Display for AdminError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl From<StoreError> for AdminError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict { field } => AdminError::conflict(field, format!("{field} is already taken")),
+            other => AdminError::internal(&other),
+        }
+    }
+}
+
+impl From<FieldError> for AdminError {
+    fn from(e: FieldError) -> Self {
+        AdminError::invalid_field(e)
+    }
+}
+
+impl ResponseError for AdminError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut resp = HttpResponse::build(self.status);
+        if let Some(c) = self.www_authenticate {
+            resp.insert_header((header::WWW_AUTHENTICATE, c));
+        }
+        resp.json(ErrorEnvelope {
+            error: ErrorBody { code: self.code.to_owned(), message: self.message.clone(), field: self.field.clone() },
+        })
+    }
+}
+
+/// The field a serde error names, if any: serde quotes it in backticks ("missing field `name`").
+pub fn field_in_serde_message(message: &str) -> Option<String> {
+    let start = message.find('`')? + 1;
+    let len = message[start..].find('`')?;
+    Some(message[start..start + len].to_owned())
+}

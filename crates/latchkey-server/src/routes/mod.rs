@@ -1,0 +1,18 @@
+//! Routes, laid out like the URL tree.
+//!
+//! - `/health/{live,ready}`
+//! - `/oauth2/realms/{realm}/…` and ForgeRock's `/am/oauth2/realms/root[/realms/{realm}]/…`
+//! - `/.well-known/oauth-authorization-server/oauth2/realms/{realm}` (RFC 8414)
+//! - `/admin/v1/…`
+
+pub mod admin;
+pub mod health;
+pub mod oauth2;
+
+use actix_web::web;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    health::configure(cfg);
+    oauth2::configure(cfg);
+    admin::configure(cfg);
+}

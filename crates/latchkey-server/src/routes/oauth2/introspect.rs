@@ -1,0 +1,107 @@
+//! Token checks for resource servers: introspection (RFC 7662), revocation (RFC 7009) and
+//! ForgeRock's legacy `tokeninfo`.
+
+use super::{authenticate_client, load_realm};
+use crate::error::OAuthError;
+use crate::extract::{OAuthForm, RealmParam, bearer_token};
+use crate::state::AppState;
+use crate::tokens::{self, CheckError};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use latchkey_api_types::oauth2::{IntrospectionResponse, TokenInfoResponse};
+use latchkey_core::time::now;
+use latchkey_oauth2::AccessTokenClaims;
+use latchkey_realms::Realm;
+
+/// Checks `token` and insists it belongs to `realm`. `Ok(None)`: not an active token here.
+async fn active_in_realm(state: &AppState, realm: &Realm, token: &str) -> Result<Option<AccessTokenClaims>, OAuthError> {
+    match tokens::check(state, token).await {
+        Ok((r, claims)) if r.id == realm.id => Ok(Some(claims)),
+        Ok(_) => Ok(None),
+        Err(e) if e.is_internal() => Err(OAuthError::internal(&e)),
+        Err(_) => Ok(None),
+    }
+}
+
+fn no_store() -> actix_web::HttpResponseBuilder {
+    let mut b = HttpResponse::Ok();
+    b.insert_header((header::CACHE_CONTROL, "no-store")).insert_header((header::PRAGMA, "no-cache"));
+    b
+}
+
+#[post("/introspect")]
+#[tracing::instrument(name = "introspect", skip_all, fields(realm = %realm.0))]
+pub async fn introspect(
+    state: web::Data<AppState>,
+    realm: RealmParam,
+    req: HttpRequest,
+    form: Result<OAuthForm, OAuthError>,
+) -> Result<HttpResponse, OAuthError> {
+    let realm = load_realm(&state, &realm.0).await?;
+    let form = form?;
+    authenticate_client(&state, &realm, &req, &form).await?;
+    let token = form.require("token")?;
+    let body = match active_in_realm(&state, &realm, token).await? {
+        Some(c) => IntrospectionResponse {
+            active: true,
+            scope: Some(c.scope),
+            client_id: Some(c.client_id),
+            sub: Some(c.sub),
+            aud: Some(c.aud),
+            iss: Some(c.iss),
+            exp: Some(c.exp),
+            iat: Some(c.iat),
+            jti: Some(c.jti),
+            token_type: Some("Bearer".into()),
+        },
+        None => IntrospectionResponse::default(),
+    };
+    Ok(no_store().json(body))
+}
+
+#[post("/token/revoke")]
+#[tracing::instrument(name = "revoke", skip_all, fields(realm = %realm.0))]
+pub async fn revoke(
+    state: web::Data<AppState>,
+    realm: RealmParam,
+    req: HttpRequest,
+    form: Result<OAuthForm, OAuthError>,
+) -> Result<HttpResponse, OAuthError> {
+    let realm = load_realm(&state, &realm.0).await?;
+    let form = form?;
+    let app = authenticate_client(&state, &realm, &req, &form).await?;
+    let token = form.require("token")?;
+    // RFC 7009 §2.2: an invalid, expired or unknown token is answered 200 all the same.
+    if let Some(claims) = active_in_realm(&state, &realm, token).await? {
+        if claims.client_id != app.client_id.as_str() {
+            return Err(OAuthError::unauthorized_client("the token was issued to another client"));
+        }
+        state.store.revoke_token(realm.id, &claims.jti, claims.exp).await?;
+        tracing::info!(client_id = %app.client_id, "access token revoked");
+    }
+    Ok(no_store().finish())
+}
+
+#[get("/tokeninfo")]
+#[tracing::instrument(name = "tokeninfo", skip_all, fields(realm = %realm.0))]
+pub async fn tokeninfo(state: web::Data<AppState>, realm: RealmParam, req: HttpRequest) -> Result<HttpResponse, OAuthError> {
+    let realm = load_realm(&state, &realm.0).await?;
+    let token = bearer_token(&req).ok_or_else(|| OAuthError::invalid_token(realm.name.as_str()))?;
+    let claims = active_in_realm(&state, &realm, token)
+        .await?
+        .ok_or_else(|| OAuthError::invalid_token(realm.name.as_str()))?;
+    Ok(no_store().json(TokenInfoResponse {
+        scope: claims.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        client_id: claims.client_id,
+        realm: format!("/{}", realm.name),
+        expires_in: (claims.exp - now()).max(0),
+        token_type: "Bearer".into(),
+        grant_type: "client_credentials".into(),
+    }))
+}
+
+impl From<CheckError> for OAuthError {
+    fn from(e: CheckError) -> Self {
+        OAuthError::internal(&e)
+    }
+}

@@ -1,0 +1,69 @@
+//! `POST access_token`: the token endpoint (RFC 6749 §3.2), client credentials grant (§4.4).
+
+use super::{authenticate_client, load_realm};
+use crate::error::OAuthError;
+use crate::extract::{OAuthForm, RealmParam};
+use crate::state::AppState;
+use crate::tokens;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, post, web};
+use latchkey_api_types::oauth2::TokenResponse;
+use latchkey_core::{GrantType, ScopeSet};
+use latchkey_oauth2::GrantError;
+
+#[post("/access_token")]
+#[tracing::instrument(name = "token", skip_all, fields(realm = %realm.0, client_id, outcome))]
+pub async fn access_token(
+    state: web::Data<AppState>,
+    realm: RealmParam,
+    req: HttpRequest,
+    form: Result<OAuthForm, OAuthError>,
+) -> Result<HttpResponse, OAuthError> {
+    let result = issue(&state, &realm.0, &req, form).await;
+    let span = tracing::Span::current();
+    match &result {
+        Ok(_) => span.record("outcome", "issued"),
+        Err(e) => span.record("outcome", e.error_code()),
+    };
+    result
+}
+
+async fn issue(
+    state: &AppState,
+    realm_name: &str,
+    req: &HttpRequest,
+    form: Result<OAuthForm, OAuthError>,
+) -> Result<HttpResponse, OAuthError> {
+    let realm = load_realm(state, realm_name).await?;
+    let form = form?;
+    let grant_name = form.require("grant_type")?;
+    let grant: GrantType = grant_name
+        .parse()
+        .map_err(|_| OAuthError::unsupported_grant_type(format!("unknown grant type `{grant_name}`")))?;
+    let provider = state.store.provider(realm.id).await?;
+    if !grant.is_implemented() || !provider.allows(grant) {
+        return Err(OAuthError::unsupported_grant_type(format!("the realm does not allow the {grant} grant")));
+    }
+    let requested = form
+        .get("scope")
+        .map(ScopeSet::parse_delimited)
+        .transpose()
+        .map_err(|e| OAuthError::invalid_scope(e.to_string()))?;
+
+    let app = authenticate_client(state, &realm, req, &form).await?;
+    tracing::Span::current().record("client_id", app.client_id.as_str());
+
+    let granted = latchkey_oauth2::client_credentials(&provider, &app, requested.as_ref()).map_err(|e| match e {
+        GrantError::UnsupportedGrantType(_) => OAuthError::unsupported_grant_type(e.to_string()),
+        GrantError::UnauthorizedClient(_) => OAuthError::unauthorized_client(e.to_string()),
+        GrantError::InvalidScope(_) => OAuthError::invalid_scope(e.to_string()),
+    })?;
+    let scope = granted.scope.to_string();
+    let jwt = tokens::issue(state, &realm, &app, scope.clone(), granted.lifetime)
+        .await
+        .map_err(|e| OAuthError::internal(&e))?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(TokenResponse { access_token: jwt, scope, token_type: "Bearer".into(), expires_in: granted.lifetime }))
+}

@@ -1,0 +1,162 @@
+//! Settings: every one has an environment variable and a command-line flag; `latchkey --help`
+//! lists them with their defaults.
+
+use anyhow::{Context, bail};
+use clap::Args;
+use latchkey_oauth2::MasterKey;
+use secrecy::{ExposeSecret, SecretString};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The settings as given on the command line or in the environment.
+#[derive(Debug, Clone, Args)]
+pub struct SettingsArgs {
+    /// Address and port to listen on (port 0 picks a free port).
+    #[arg(long, env = "LATCHKEY_BIND", default_value = "127.0.0.1:8080", global = true)]
+    pub bind: String,
+
+    /// Base URL clients use to reach Latchkey; every issuer is `{public_url}/oauth2/realms/{realm}`.
+    /// [default: http:// + the bound address]
+    #[arg(long, env = "LATCHKEY_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+
+    /// Directory for the embedded database and the generated master key.
+    #[arg(long, env = "LATCHKEY_DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+
+    /// Database URL: `sqlite://path?mode=rwc` or `postgres://user:pass@host/db`.
+    /// [default: sqlite file `latchkey.db` in the data dir]
+    #[arg(long, env = "LATCHKEY_DATABASE_URL", hide_env_values = true, global = true)]
+    pub database_url: Option<String>,
+
+    /// Base64 of 32 random bytes; encrypts realm signing keys at rest. [default: generated once
+    /// into `{data_dir}/master.key` (mode 0600), with a warning]
+    #[arg(long, env = "LATCHKEY_MASTER_KEY", hide_env_values = true, global = true)]
+    pub master_key: Option<String>,
+
+    /// Client id of the operator's automation client in the `root` realm (client_credentials,
+    /// scope `admin`). Set with LATCHKEY_BOOTSTRAP_CLIENT_SECRET.
+    #[arg(long, env = "LATCHKEY_BOOTSTRAP_CLIENT_ID", global = true)]
+    pub bootstrap_client_id: Option<String>,
+
+    /// Secret of the operator's automation client. [default: generated on the first start and
+    /// printed once]
+    #[arg(long, env = "LATCHKEY_BOOTSTRAP_CLIENT_SECRET", hide_env_values = true, global = true)]
+    pub bootstrap_client_secret: Option<String>,
+
+    /// Username of an administrator identity in the `root` realm. Set with
+    /// LATCHKEY_BOOTSTRAP_ADMIN_PASSWORD.
+    #[arg(long, env = "LATCHKEY_BOOTSTRAP_ADMIN_USERNAME", global = true)]
+    pub bootstrap_admin_username: Option<String>,
+
+    /// Password of the bootstrap administrator.
+    #[arg(long, env = "LATCHKEY_BOOTSTRAP_ADMIN_PASSWORD", hide_env_values = true, global = true)]
+    pub bootstrap_admin_password: Option<String>,
+}
+
+/// The operator client or admin identity bootstrap asks for.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub id: String,
+    pub secret: SecretString,
+}
+
+/// Resolved settings, passed to [`crate::Application::build`].
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub bind: SocketAddr,
+    /// `None`: derived from the bound address once listening.
+    pub public_url: Option<String>,
+    pub data_dir: PathBuf,
+    pub database_url: SecretString,
+    pub master_key: MasterKey,
+    pub bootstrap_client: Option<Credentials>,
+    pub bootstrap_admin: Option<Credentials>,
+}
+
+fn pair(what: &str, id: Option<String>, secret: Option<String>) -> anyhow::Result<Option<Credentials>> {
+    match (id, secret) {
+        (Some(id), Some(secret)) => Ok(Some(Credentials { id, secret: SecretString::from(secret) })),
+        (None, None) => Ok(None),
+        _ => bail!("set both or neither of the bootstrap {what} variables"),
+    }
+}
+
+impl SettingsArgs {
+    /// Resolves defaults, reading or creating the master key. Fails fast with context.
+    pub fn resolve(self) -> anyhow::Result<Settings> {
+        let bind: SocketAddr = self
+            .bind
+            .parse()
+            .with_context(|| format!("LATCHKEY_BIND `{}` is not an address:port", self.bind))?;
+        let public_url = match self.public_url {
+            Some(u) => {
+                let parsed = url::Url::parse(&u).context("LATCHKEY_PUBLIC_URL is not a URL")?;
+                if !matches!(parsed.scheme(), "http" | "https") || parsed.query().is_some() || parsed.fragment().is_some() {
+                    bail!("LATCHKEY_PUBLIC_URL must be an http(s) URL without query or fragment");
+                }
+                Some(u.trim_end_matches('/').to_owned())
+            }
+            None => None,
+        };
+        let database_url = match self.database_url {
+            Some(u) => u,
+            None => {
+                std::fs::create_dir_all(&self.data_dir)
+                    .with_context(|| format!("creating data dir {}", self.data_dir.display()))?;
+                format!("sqlite://{}?mode=rwc", self.data_dir.join("latchkey.db").display())
+            }
+        };
+        let master_key = match self.master_key {
+            Some(k) => MasterKey::from_base64(&k).context("LATCHKEY_MASTER_KEY")?,
+            None => load_or_create_master_key(&self.data_dir)?,
+        };
+        Ok(Settings {
+            bind,
+            public_url,
+            data_dir: self.data_dir,
+            database_url: SecretString::from(database_url),
+            master_key,
+            bootstrap_client: pair("client", self.bootstrap_client_id, self.bootstrap_client_secret)?,
+            bootstrap_admin: pair("admin", self.bootstrap_admin_username, self.bootstrap_admin_password)?,
+        })
+    }
+}
+
+/// Reads `{data_dir}/master.key`, or writes a new one (mode 0600) and warns.
+fn load_or_create_master_key(data_dir: &Path) -> anyhow::Result<MasterKey> {
+    let path = data_dir.join("master.key");
+    if path.exists() {
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        return MasterKey::from_base64(&text).with_context(|| format!("{} is not a valid master key", path.display()));
+    }
+    std::fs::create_dir_all(data_dir).with_context(|| format!("creating data dir {}", data_dir.display()))?;
+    let key = MasterKey::generate();
+    write_private(&path, key.to_base64().as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+    tracing::warn!(
+        path = %path.display(),
+        "LATCHKEY_MASTER_KEY is not set: generated a master key into the data dir. Back it up: \
+         without it the realms' signing keys cannot be decrypted. In production set LATCHKEY_MASTER_KEY."
+    );
+    Ok(key)
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
+}
+
+impl Settings {
+    pub fn database_url(&self) -> &str {
+        self.database_url.expose_secret()
+    }
+}
