@@ -61,10 +61,8 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(
-            Index::create().name("ix_signing_keys_realm").table("signing_keys").col("realm_id").take(),
-        )
-        .await?;
+        m.create_index(Index::create().name("ix_signing_keys_realm").table("signing_keys").col("realm_id").take())
+            .await?;
 
         m.create_table(
             Table::create()

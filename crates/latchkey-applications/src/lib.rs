@@ -23,15 +23,11 @@ pub struct ClientId(String);
 
 impl ClientId {
     pub fn parse(s: &str) -> Result<Self, FieldError> {
-        let ok = (1..=128).contains(&s.len())
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+        let ok = (1..=128).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
         if ok {
             Ok(ClientId(s.to_owned()))
         } else {
-            Err(FieldError::new(
-                "client_id",
-                "must be 1 to 128 characters of letters, digits and - . _ ~",
-            ))
+            Err(FieldError::new("client_id", "must be 1 to 128 characters of letters, digits and - . _ ~"))
         }
     }
 
@@ -155,16 +151,10 @@ impl ApplicationSettings {
             _ => {}
         }
         if !confidential && self.grant_types.contains(&GrantType::ClientCredentials) {
-            return Err(FieldError::new(
-                "grant_types",
-                "client_credentials needs a confidential (web) application",
-            ));
+            return Err(FieldError::new("grant_types", "client_credentials needs a confidential (web) application"));
         }
         if let Some(extra) = self.default_scopes.missing_from(&self.allowed_scopes).next() {
-            return Err(FieldError::new(
-                "default_scopes",
-                format!("`{extra}` is not among allowed_scopes"),
-            ));
+            return Err(FieldError::new("default_scopes", format!("`{extra}` is not among allowed_scopes")));
         }
         if let Some(l) = self.access_token_lifetime {
             if !(1..=MAX_ACCESS_TOKEN_LIFETIME).contains(&l) {
@@ -179,11 +169,7 @@ impl ApplicationSettings {
 
     /// The default auth method for an application type.
     pub fn default_auth_method(t: ApplicationType) -> TokenEndpointAuthMethod {
-        if t.is_confidential() {
-            TokenEndpointAuthMethod::ClientSecretBasic
-        } else {
-            TokenEndpointAuthMethod::None
-        }
+        if t.is_confidential() { TokenEndpointAuthMethod::ClientSecretBasic } else { TokenEndpointAuthMethod::None }
     }
 }
 

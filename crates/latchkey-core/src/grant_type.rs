@@ -65,10 +65,7 @@ impl FromStr for GrantType {
     type Err = UnknownGrantType;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        GrantType::ALL
-            .into_iter()
-            .find(|g| g.as_str() == s)
-            .ok_or_else(|| UnknownGrantType(s.to_owned()))
+        GrantType::ALL.into_iter().find(|g| g.as_str() == s).ok_or_else(|| UnknownGrantType(s.to_owned()))
     }
 }
 

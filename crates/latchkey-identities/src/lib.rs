@@ -25,8 +25,7 @@ pub struct Username(String);
 
 impl Username {
     pub fn parse(s: &str) -> Result<Self, IdentityError> {
-        let ok = (1..=128).contains(&s.len())
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._@+-".contains(&b));
+        let ok = (1..=128).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._@+-".contains(&b));
         if ok { Ok(Username(s.to_owned())) } else { Err(IdentityError::InvalidUsername) }
     }
 

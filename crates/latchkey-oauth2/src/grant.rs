@@ -45,8 +45,7 @@ pub fn client_credentials(
         None if !provider.default_scopes.is_empty() => provider.default_scopes.clone(),
         None => {
             return Err(GrantError::InvalidScope(
-                "no scope was requested and neither the client nor the realm has default scopes"
-                    .into(),
+                "no scope was requested and neither the client nor the realm has default scopes".into(),
             ));
         }
     };
@@ -61,8 +60,7 @@ pub fn client_credentials(
 mod tests {
     use super::*;
     use latchkey_applications::{
-        ApplicationId, ApplicationSettings, ApplicationType, ClientId, SignInMethod,
-        TokenEndpointAuthMethod,
+        ApplicationId, ApplicationSettings, ApplicationType, ClientId, SignInMethod, TokenEndpointAuthMethod,
     };
     use latchkey_core::secret::SecretHash;
 

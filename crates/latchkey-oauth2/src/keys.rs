@@ -8,9 +8,7 @@ use crate::provider::SigningAlg;
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
 use aws_lc_rs::rsa::KeySize;
-use aws_lc_rs::signature::{
-    self, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair,
-};
+use aws_lc_rs::signature::{self, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use latchkey_core::secret::{random_bytes, random_id};
@@ -74,11 +72,7 @@ impl MasterKey {
         let nonce_bytes: [u8; NONCE_LEN] = random_bytes();
         let mut in_out = plaintext.to_vec();
         self.aead()
-            .seal_in_place_append_tag(
-                Nonce::assume_unique_for_key(nonce_bytes),
-                Aad::from(kid.as_bytes()),
-                &mut in_out,
-            )
+            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce_bytes), Aad::from(kid.as_bytes()), &mut in_out)
             .expect("AES-GCM sealing of a small buffer cannot fail");
         let mut out = Vec::with_capacity(1 + NONCE_LEN + in_out.len());
         out.push(SEAL_VERSION);
@@ -91,13 +85,10 @@ impl MasterKey {
         if sealed.len() < 1 + NONCE_LEN || sealed[0] != SEAL_VERSION {
             return Err(KeyError::Unseal);
         }
-        let nonce = Nonce::try_assume_unique_for_key(&sealed[1..1 + NONCE_LEN])
-            .map_err(|_| KeyError::Unseal)?;
+        let nonce = Nonce::try_assume_unique_for_key(&sealed[1..1 + NONCE_LEN]).map_err(|_| KeyError::Unseal)?;
         let mut in_out = sealed[1 + NONCE_LEN..].to_vec();
-        let plain = self
-            .aead()
-            .open_in_place(nonce, Aad::from(kid.as_bytes()), &mut in_out)
-            .map_err(|_| KeyError::Unseal)?;
+        let plain =
+            self.aead().open_in_place(nonce, Aad::from(kid.as_bytes()), &mut in_out).map_err(|_| KeyError::Unseal)?;
         let len = plain.len();
         in_out.truncate(len);
         Ok(SecretSlice::from(in_out))
@@ -175,8 +166,7 @@ impl NewSigningKey {
                 (der.as_ref().to_vec(), json!({"kty": "RSA", "n": b64(&c.n), "e": b64(&c.e)}))
             }
             SigningAlg::ES256 => {
-                let kp = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
-                    .map_err(|_| KeyError::Generate)?;
+                let kp = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).map_err(|_| KeyError::Generate)?;
                 let der = kp.to_pkcs8v1().map_err(|_| KeyError::Generate)?;
                 let point = kp.public_key().as_ref();
                 let (x, y) = point[1..].split_at(32);
@@ -246,8 +236,7 @@ impl Signer {
         match &self.key {
             SignerKey::Rsa(kp) => {
                 let mut sig = vec![0u8; kp.public_modulus_len()];
-                kp.sign(&signature::RSA_PKCS1_SHA256, &rng, message, &mut sig)
-                    .map_err(|_| KeyError::Sign)?;
+                kp.sign(&signature::RSA_PKCS1_SHA256, &rng, message, &mut sig).map_err(|_| KeyError::Sign)?;
                 Ok(sig)
             }
             SignerKey::Ec(kp) => Ok(kp.sign(&rng, message).map_err(|_| KeyError::Sign)?.as_ref().to_vec()),
@@ -264,8 +253,7 @@ pub struct Verifier {
 
 impl Verifier {
     pub fn from_key(key: &SigningKey) -> Result<Self, KeyError> {
-        let jwk: jsonwebtoken::jwk::Jwk =
-            serde_json::from_str(&key.public_jwk).map_err(|_| KeyError::BadKey)?;
+        let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_str(&key.public_jwk).map_err(|_| KeyError::BadKey)?;
         let decoding = jsonwebtoken::DecodingKey::from_jwk(&jwk).map_err(|_| KeyError::BadKey)?;
         Ok(Verifier { alg: key.alg, key: decoding })
     }

@@ -106,12 +106,10 @@ pub fn verify(token: &str, verifier: &Verifier, issuer: &str) -> Result<AccessTo
     v.set_required_spec_claims(&["exp", "iss", "iat", "sub"]);
     v.validate_aud = false;
     v.leeway = 0;
-    jsonwebtoken::decode::<AccessTokenClaims>(token, &verifier.key, &v)
-        .map(|d| d.claims)
-        .map_err(|e| match e.kind() {
-            jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
-            _ => TokenError::Invalid,
-        })
+    jsonwebtoken::decode::<AccessTokenClaims>(token, &verifier.key, &v).map(|d| d.claims).map_err(|e| match e.kind() {
+        jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
+        _ => TokenError::Invalid,
+    })
 }
 
 #[cfg(test)]

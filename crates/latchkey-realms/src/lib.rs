@@ -29,8 +29,8 @@ pub struct RealmName(String);
 
 impl RealmName {
     pub fn parse(s: &str) -> Result<Self, RealmError> {
-        let ok = (1..=63).contains(&s.len())
-            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        let ok =
+            (1..=63).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if ok { Ok(RealmName(s.to_owned())) } else { Err(RealmError::InvalidName) }
     }
 

@@ -124,7 +124,10 @@ async fn generate_operator_client(state: &AppState, root: &Realm) -> anyhow::Res
          ================================================================================\n",
         secret.expose_secret()
     );
-    tracing::warn!(client_id = DEFAULT_OPERATOR_CLIENT_ID, "generated the operator client; its secret was printed once above");
+    tracing::warn!(
+        client_id = DEFAULT_OPERATOR_CLIENT_ID,
+        "generated the operator client; its secret was printed once above"
+    );
     Ok(())
 }
 

@@ -135,7 +135,12 @@ impl AdminError {
     }
 
     pub fn unsupported_media_type() -> Self {
-        Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "the body must be application/json", None)
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "the body must be application/json",
+            None,
+        )
     }
 
     pub fn payload_too_large() -> Self {
@@ -166,12 +171,8 @@ impl AdminError {
     }
 
     pub fn forbidden() -> Self {
-        let mut e = Self::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "the token lacks the `admin` scope of the root realm",
-            None,
-        );
+        let mut e =
+            Self::new(StatusCode::FORBIDDEN, "forbidden", "the token lacks the `admin` scope of the root realm", None);
         e.www_authenticate = Some("Bearer realm=\"latchkey-admin\", error=\"insufficient_scope\", scope=\"admin\"");
         e
     }

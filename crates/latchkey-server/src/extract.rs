@@ -130,10 +130,7 @@ pub fn client_credentials(req: &HttpRequest, form: &OAuthForm) -> Result<Option<
 pub struct BadCredentials;
 
 fn form_decode(s: &str) -> String {
-    url::form_urlencoded::parse(format!("x={s}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
+    url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
 }
 
 /// The token of an `Authorization: Bearer` header (RFC 6750 §2.1).

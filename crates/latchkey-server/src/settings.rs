@@ -85,14 +85,15 @@ fn pair(what: &str, id: Option<String>, secret: Option<String>) -> anyhow::Resul
 impl SettingsArgs {
     /// Resolves defaults, reading or creating the master key. Fails fast with context.
     pub fn resolve(self) -> anyhow::Result<Settings> {
-        let bind: SocketAddr = self
-            .bind
-            .parse()
-            .with_context(|| format!("LATCHKEY_BIND `{}` is not an address:port", self.bind))?;
+        let bind: SocketAddr =
+            self.bind.parse().with_context(|| format!("LATCHKEY_BIND `{}` is not an address:port", self.bind))?;
         let public_url = match self.public_url {
             Some(u) => {
                 let parsed = url::Url::parse(&u).context("LATCHKEY_PUBLIC_URL is not a URL")?;
-                if !matches!(parsed.scheme(), "http" | "https") || parsed.query().is_some() || parsed.fragment().is_some() {
+                if !matches!(parsed.scheme(), "http" | "https")
+                    || parsed.query().is_some()
+                    || parsed.fragment().is_some()
+                {
                     bail!("LATCHKEY_PUBLIC_URL must be an http(s) URL without query or fragment");
                 }
                 Some(u.trim_end_matches('/').to_owned())

@@ -23,13 +23,7 @@ pub const ISSUER_PATH: &str = "/oauth2/realms/";
 
 impl AppState {
     pub fn new(store: Store, master_key: MasterKey, public_url: String) -> Self {
-        AppState {
-            store,
-            master_key,
-            public_url,
-            signers: RwLock::default(),
-            verifiers: RwLock::default(),
-        }
+        AppState { store, master_key, public_url, signers: RwLock::default(), verifiers: RwLock::default() }
     }
 
     pub fn issuer(&self, realm: &RealmName) -> String {

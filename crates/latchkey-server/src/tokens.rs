@@ -42,7 +42,8 @@ pub async fn issue(
 ) -> Result<String, CheckError> {
     let key = state.store.active_key(realm.id).await?;
     let signer = state.signer(&key)?;
-    let claims = AccessTokenClaims::for_client(&state.issuer(&realm.name), app.client_id.as_str(), scope, now(), lifetime);
+    let claims =
+        AccessTokenClaims::for_client(&state.issuer(&realm.name), app.client_id.as_str(), scope, now(), lifetime);
     Ok(claims.sign(&signer)?)
 }
 

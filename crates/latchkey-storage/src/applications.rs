@@ -1,7 +1,9 @@
 //! Applications (OAuth clients) of a realm and their owners.
 
 use crate::entities::{application, application_owner, user};
-use crate::{Paged, Result, Store, StoreError, corrupt, grants_from_text, grants_to_text, scopes_from_text, scopes_to_text};
+use crate::{
+    Paged, Result, Store, StoreError, corrupt, grants_from_text, grants_to_text, scopes_from_text, scopes_to_text,
+};
 use latchkey_applications::{Application, ApplicationId, ApplicationSettings, ClientId, RedirectUri};
 use latchkey_core::secret::SecretHash;
 use latchkey_core::time::now;
@@ -67,10 +69,8 @@ async fn replace_owners(db: &impl ConnectionTrait, app: ApplicationId, owners: &
         .exec(db)
         .await?;
     if !owners.is_empty() {
-        let rows = owners.iter().map(|u| application_owner::ActiveModel {
-            application_id: Set(app.0),
-            user_id: Set(u.0),
-        });
+        let rows =
+            owners.iter().map(|u| application_owner::ActiveModel { application_id: Set(app.0), user_id: Set(u.0) });
         application_owner::Entity::insert_many(rows).exec(db).await?;
     }
     Ok(())
@@ -139,7 +139,12 @@ impl Store {
     }
 
     /// Writes an application's settings and, when given, its new owner list, in one transaction.
-    pub async fn update_application(&self, realm: RealmId, app: &Application, owners: Option<&[UserId]>) -> Result<Application> {
+    pub async fn update_application(
+        &self,
+        realm: RealmId,
+        app: &Application,
+        owners: Option<&[UserId]>,
+    ) -> Result<Application> {
         let mut row = application::ActiveModel {
             id: Set(app.id.0),
             realm_id: Set(realm.0),

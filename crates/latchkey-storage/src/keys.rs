@@ -7,7 +7,9 @@ use latchkey_oauth2::{KeyStatus, NewSigningKey, SigningKey};
 use latchkey_realms::RealmId;
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
 
 fn to_key(m: signing_key::Model) -> Result<SigningKey> {
     Ok(SigningKey {
@@ -87,7 +89,12 @@ impl Store {
 
     /// Makes `new` the active key. The old active key retires and stays published until
     /// `retired_expires_at`; retired keys past their time are dropped.
-    pub async fn rotate_key(&self, realm: RealmId, new: NewSigningKey, retired_expires_at: UnixTime) -> Result<SigningKey> {
+    pub async fn rotate_key(
+        &self,
+        realm: RealmId,
+        new: NewSigningKey,
+        retired_expires_at: UnixTime,
+    ) -> Result<SigningKey> {
         let t = now();
         let txn = self.db.begin().await?;
         signing_key::Entity::update_many()

@@ -1,14 +1,14 @@
 //! Realms and their OAuth2 provider settings.
 
 use crate::entities::{oauth2_provider, realm, signing_key};
-use crate::{Paged, Result, Store, StoreError, corrupt, grants_from_text, grants_to_text, scopes_from_text, scopes_to_text};
+use crate::{
+    Paged, Result, Store, StoreError, corrupt, grants_from_text, grants_to_text, scopes_from_text, scopes_to_text,
+};
 use latchkey_core::time::now;
 use latchkey_oauth2::{KeyStatus, NewSigningKey, ProviderSettings};
 use latchkey_realms::{Realm, RealmId, RealmName};
 use sea_orm::ActiveValue::Set;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait};
 
 fn to_realm(m: realm::Model) -> Result<Realm> {
     Ok(Realm {

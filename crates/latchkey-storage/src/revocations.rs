@@ -19,10 +19,7 @@ impl Store {
         .exec(&self.db)
         .await?;
         // Entries past their token's expiry protect nothing: prune them as we go.
-        revoked_token::Entity::delete_many()
-            .filter(revoked_token::Column::ExpiresAt.lt(now()))
-            .exec(&self.db)
-            .await?;
+        revoked_token::Entity::delete_many().filter(revoked_token::Column::ExpiresAt.lt(now())).exec(&self.db).await?;
         Ok(())
     }
 

@@ -19,7 +19,9 @@ async fn live() -> HttpResponse {
 async fn ready(state: web::Data<AppState>) -> HttpResponse {
     match state.store.ready().await {
         Ok(true) => HttpResponse::Ok().json(json!({"status": "ok"})),
-        Ok(false) => HttpResponse::ServiceUnavailable().json(json!({"status": "unavailable", "reason": "migrations pending"})),
+        Ok(false) => {
+            HttpResponse::ServiceUnavailable().json(json!({"status": "unavailable", "reason": "migrations pending"}))
+        }
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
             HttpResponse::ServiceUnavailable().json(json!({"status": "unavailable", "reason": "database unreachable"}))

@@ -186,8 +186,15 @@ async fn forgerock_paths(backend: Backend) {
         assert_eq!(jwt_parts(&token).1["iss"], app.issuer(realm));
         let jwks = app.http.get(app.url(&format!("{path}/connect/jwk_uri"))).send().await.unwrap();
         assert_eq!(jwks.status(), 200);
-        let disc: serde_json::Value =
-            app.http.get(app.url(&format!("{path}/.well-known/openid-configuration"))).send().await.unwrap().json().await.unwrap();
+        let disc: serde_json::Value = app
+            .http
+            .get(app.url(&format!("{path}/.well-known/openid-configuration")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert_eq!(disc["issuer"], app.issuer(realm));
     }
 }
@@ -197,8 +204,15 @@ async fn discovery(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.create_realm("disc").await;
     app.admin_call(Method::PATCH, "/realms/disc/oauth2-provider", Some(json!({"default_scopes": ["read"]})), 200).await;
-    let oidc: serde_json::Value =
-        app.http.get(format!("{}/.well-known/openid-configuration", app.issuer("disc"))).send().await.unwrap().json().await.unwrap();
+    let oidc: serde_json::Value = app
+        .http
+        .get(format!("{}/.well-known/openid-configuration", app.issuer("disc")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let rfc8414: serde_json::Value = app
         .http
         .get(app.url("/.well-known/oauth-authorization-server/oauth2/realms/disc"))
@@ -223,7 +237,15 @@ async fn discovery(backend: Backend) {
     }
     let jwks = app.http.get(oidc["jwks_uri"].as_str().unwrap()).send().await.unwrap();
     assert_eq!(jwks.status(), 200);
-    assert_eq!(app.http.get(app.url("/.well-known/oauth-authorization-server/oauth2/realms/nope")).send().await.unwrap().status(), 404);
+    assert_eq!(
+        app.http
+            .get(app.url("/.well-known/oauth-authorization-server/oauth2/realms/nope"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
 }
 
 async fn health(backend: Backend) {

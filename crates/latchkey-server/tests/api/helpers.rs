@@ -47,7 +47,9 @@ pub struct TestDb {
 impl TestDb {
     pub async fn new(backend: Backend, dir: &std::path::Path) -> TestDb {
         match backend {
-            Backend::Sqlite => TestDb { url: format!("sqlite://{}?mode=rwc", dir.join("latchkey.db").display()), pg_name: None },
+            Backend::Sqlite => {
+                TestDb { url: format!("sqlite://{}?mode=rwc", dir.join("latchkey.db").display()), pg_name: None }
+            }
             Backend::Postgres => {
                 let admin_url = postgres_admin_url();
                 let admin = Database::connect(&admin_url)
@@ -85,7 +87,6 @@ pub struct TestApp {
     pub base: String,
     pub http: reqwest::Client,
     pub admin_token: String,
-    pub backend: Backend,
     handle: ServerHandle,
     // Dropped after the server handle is told to stop.
     _db: TestDb,
@@ -121,7 +122,7 @@ impl TestApp {
         let handle = app.handle();
         tokio::spawn(app.run_until_stopped());
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        let mut t = TestApp { base, http, admin_token: String::new(), backend, handle, _db: db, _dir: dir };
+        let mut t = TestApp { base, http, admin_token: String::new(), handle, _db: db, _dir: dir };
         t.admin_token = t.token("root", OPERATOR_ID, OPERATOR_SECRET, Some("admin")).await;
         t
     }
@@ -202,7 +203,8 @@ impl TestApp {
             "grant_types": ["client_credentials"],
             "allowed_scopes": allowed,
         });
-        let created = self.admin_call(reqwest::Method::POST, &format!("/realms/{realm}/applications"), Some(body), 201).await;
+        let created =
+            self.admin_call(reqwest::Method::POST, &format!("/realms/{realm}/applications"), Some(body), 201).await;
         created["client_secret"].as_str().unwrap().to_owned()
     }
 }

@@ -8,9 +8,7 @@ use crate::tokens::hash_secret;
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use latchkey_api_types::admin as dto;
 use latchkey_api_types::admin::PageQuery;
-use latchkey_applications::{
-    Application, ApplicationSettings, ApplicationType, ClientId, RedirectUri, SignInMethod,
-};
+use latchkey_applications::{Application, ApplicationSettings, ApplicationType, ClientId, RedirectUri, SignInMethod};
 use latchkey_core::secret::{SecretHash, generate_secret};
 use latchkey_core::{FieldError, GrantType};
 use latchkey_identities::UserId;
@@ -80,7 +78,11 @@ async fn load_app(state: &AppState, realm: &Realm, client_id: &str) -> Result<Ap
 }
 
 #[get("/realms/{realm}/applications")]
-async fn list(state: web::Data<AppState>, path: web::Path<String>, q: web::Query<PageQuery>) -> Result<HttpResponse, AdminError> {
+async fn list(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    q: web::Query<PageQuery>,
+) -> Result<HttpResponse, AdminError> {
     let realm = load_realm(&state, &path).await?;
     let (page, per_page) = paging(&q)?;
     let found = state.store.list_applications(realm.id, page, per_page).await?;
@@ -106,7 +108,8 @@ async fn create(
         None => ClientId::generate(),
     };
     tracing::Span::current().record("client_id", client_id.as_str());
-    let application_type: ApplicationType = parse_enum("application_type", b.application_type.as_deref().unwrap_or("web"))?;
+    let application_type: ApplicationType =
+        parse_enum("application_type", b.application_type.as_deref().unwrap_or("web"))?;
     let settings = ApplicationSettings {
         client_name: b.client_name.unwrap_or_else(|| client_id.to_string()),
         description: b.description,
@@ -135,7 +138,11 @@ async fn create(
         }
         (true, None) => Some(generate_secret()),
         (false, Some(_)) => {
-            return Err(FieldError::new("client_secret", "native and spa applications are public: they have no secret").into());
+            return Err(FieldError::new(
+                "client_secret",
+                "native and spa applications are public: they have no secret",
+            )
+            .into());
         }
         (false, None) => None,
     };
@@ -248,7 +255,10 @@ async fn remove(state: web::Data<AppState>, path: web::Path<(String, String)>) -
 /// Replaces the secret and returns the new one, this once.
 #[post("/realms/{realm}/applications/{client_id}/secret")]
 #[tracing::instrument(skip_all, fields(realm = %path.0, client_id = %path.1))]
-async fn rotate_secret(state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, AdminError> {
+async fn rotate_secret(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AdminError> {
     let (realm, client_id) = path.into_inner();
     let realm = load_realm(&state, &realm).await?;
     let app = load_app(&state, &realm, &client_id).await?;
@@ -256,7 +266,8 @@ async fn rotate_secret(state: web::Data<AppState>, path: web::Path<(String, Stri
         return Err(FieldError::new("application_type", "public applications have no secret").into());
     }
     let secret = generate_secret();
-    let hash: SecretHash = hash_secret(secret.expose_secret().to_owned()).await.map_err(|e| AdminError::internal(&e))?;
+    let hash: SecretHash =
+        hash_secret(secret.expose_secret().to_owned()).await.map_err(|e| AdminError::internal(&e))?;
     state.store.set_client_secret(realm.id, app.id, &hash).await?;
     tracing::info!("client secret rotated");
     Ok(HttpResponse::Ok().json(dto::ClientSecret {

@@ -90,10 +90,17 @@ fn created(location: String, body: impl serde::Serialize) -> HttpResponse {
 }
 
 /// Parses a list of wire values, reporting the field on the first bad one.
-fn parse_all<T>(field: &str, values: &[String], parse: impl Fn(&str) -> Result<T, String>) -> Result<Vec<T>, AdminError> {
+fn parse_all<T>(
+    field: &str,
+    values: &[String],
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<Vec<T>, AdminError> {
     values
         .iter()
-        .map(|v| parse(v).map_err(|m| AdminError::invalid_field(latchkey_core::FieldError::new(field, format!("`{v}`: {m}")))))
+        .map(|v| {
+            parse(v)
+                .map_err(|m| AdminError::invalid_field(latchkey_core::FieldError::new(field, format!("`{v}`: {m}"))))
+        })
         .collect()
 }
 

@@ -150,7 +150,13 @@ async fn update_provider(
     let realm = load_realm(&state, &path).await?;
     let body = body.0;
     let patch = ProviderPatch {
-        grant_types: body.grant_types.as_deref().map(|g| parse_all("grant_types", g, |s| s.parse().map_err(|e: latchkey_core::UnknownGrantType| e.to_string()))).transpose()?,
+        grant_types: body
+            .grant_types
+            .as_deref()
+            .map(|g| {
+                parse_all("grant_types", g, |s| s.parse().map_err(|e: latchkey_core::UnknownGrantType| e.to_string()))
+            })
+            .transpose()?,
         access_token_lifetime: body.access_token_lifetime,
         default_scopes: body.default_scopes.as_deref().map(|s| scope_set("default_scopes", s)).transpose()?,
         signing_alg: body

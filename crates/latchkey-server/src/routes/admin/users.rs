@@ -36,7 +36,11 @@ async fn password_hash(p: String) -> Result<SecretHash, AdminError> {
     hash_secret(p).await.map_err(|e| AdminError::internal(&e))
 }
 
-fn optional(field: &str, v: Option<String>, parse: fn(&str) -> Result<String, latchkey_identities::IdentityError>) -> Result<Option<String>, AdminError> {
+fn optional(
+    field: &str,
+    v: Option<String>,
+    parse: fn(&str) -> Result<String, latchkey_identities::IdentityError>,
+) -> Result<Option<String>, AdminError> {
     v.map(|s| parse(&s).map_err(|e| FieldError::new(field, e).into())).transpose()
 }
 
@@ -45,7 +49,11 @@ async fn load_user(state: &AppState, realm: &Realm, username: &str) -> Result<Us
 }
 
 #[get("/realms/{realm}/users")]
-async fn list(state: web::Data<AppState>, path: web::Path<String>, q: web::Query<PageQuery>) -> Result<HttpResponse, AdminError> {
+async fn list(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    q: web::Query<PageQuery>,
+) -> Result<HttpResponse, AdminError> {
     let realm = load_realm(&state, &path).await?;
     let (page, per_page) = paging(&q)?;
     let found = state.store.list_users(realm.id, page, per_page).await?;
@@ -55,7 +63,11 @@ async fn list(state: web::Data<AppState>, path: web::Path<String>, q: web::Query
 
 #[post("/realms/{realm}/users")]
 #[tracing::instrument(skip_all, fields(realm = %path.as_str(), username = %body.0.username))]
-async fn create(state: web::Data<AppState>, path: web::Path<String>, body: AdminJson<dto::CreateUser>) -> Result<HttpResponse, AdminError> {
+async fn create(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: AdminJson<dto::CreateUser>,
+) -> Result<HttpResponse, AdminError> {
     let realm = load_realm(&state, &path).await?;
     let b = body.0;
     let username = Username::parse(&b.username).map_err(|e| FieldError::new("username", e))?;
@@ -73,7 +85,15 @@ async fn create(state: web::Data<AppState>, path: web::Path<String>, body: Admin
         .store
         .create_user(
             realm.id,
-            NewUser { username, password_hash, email, given_name, family_name, enabled: b.enabled.unwrap_or(true), is_admin: false },
+            NewUser {
+                username,
+                password_hash,
+                email,
+                given_name,
+                family_name,
+                enabled: b.enabled.unwrap_or(true),
+                is_admin: false,
+            },
         )
         .await?;
     tracing::info!("identity created");

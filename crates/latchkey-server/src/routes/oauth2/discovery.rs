@@ -42,9 +42,12 @@ pub async fn rfc8414(state: web::Data<AppState>, realm: RealmParam) -> Result<Ht
 async fn metadata(state: &AppState, realm_name: &str) -> Result<HttpResponse, OAuthError> {
     let realm = load_realm(state, realm_name).await?;
     let provider = state.store.provider(realm.id).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "public, max-age=60"))
-        .json(server_metadata(state, &realm, &provider.grant_types, &provider.default_scopes.to_vec())))
+    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "public, max-age=60")).json(server_metadata(
+        state,
+        &realm,
+        &provider.grant_types,
+        &provider.default_scopes.to_vec(),
+    )))
 }
 
 fn server_metadata(state: &AppState, realm: &Realm, grants: &[GrantType], scopes: &[String]) -> ServerMetadata {

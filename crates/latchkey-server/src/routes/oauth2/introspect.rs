@@ -14,7 +14,11 @@ use latchkey_oauth2::AccessTokenClaims;
 use latchkey_realms::Realm;
 
 /// Checks `token` and insists it belongs to `realm`. `Ok(None)`: not an active token here.
-async fn active_in_realm(state: &AppState, realm: &Realm, token: &str) -> Result<Option<AccessTokenClaims>, OAuthError> {
+async fn active_in_realm(
+    state: &AppState,
+    realm: &Realm,
+    token: &str,
+) -> Result<Option<AccessTokenClaims>, OAuthError> {
     match tokens::check(state, token).await {
         Ok((r, claims)) if r.id == realm.id => Ok(Some(claims)),
         Ok(_) => Ok(None),
@@ -84,12 +88,15 @@ pub async fn revoke(
 
 #[get("/tokeninfo")]
 #[tracing::instrument(name = "tokeninfo", skip_all, fields(realm = %realm.0))]
-pub async fn tokeninfo(state: web::Data<AppState>, realm: RealmParam, req: HttpRequest) -> Result<HttpResponse, OAuthError> {
+pub async fn tokeninfo(
+    state: web::Data<AppState>,
+    realm: RealmParam,
+    req: HttpRequest,
+) -> Result<HttpResponse, OAuthError> {
     let realm = load_realm(&state, &realm.0).await?;
     let token = bearer_token(&req).ok_or_else(|| OAuthError::invalid_token(realm.name.as_str()))?;
-    let claims = active_in_realm(&state, &realm, token)
-        .await?
-        .ok_or_else(|| OAuthError::invalid_token(realm.name.as_str()))?;
+    let claims =
+        active_in_realm(&state, &realm, token).await?.ok_or_else(|| OAuthError::invalid_token(realm.name.as_str()))?;
     Ok(no_store().json(TokenInfoResponse {
         scope: claims.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
         client_id: claims.client_id,
