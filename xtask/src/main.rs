@@ -88,12 +88,12 @@ fn ensure_postgres() -> anyhow::Result<()> {
 
 fn test(args: &[String]) -> anyhow::Result<()> {
     ensure_postgres()?;
-    let mut c = cargo();
-    c.args(["nextest", "run", "--workspace", "--no-fail-fast"]).args(args);
-    status(c)?;
-    // Doc tests are not run by nextest.
+    // Doc tests first (nextest does not run them), so that nextest's summary closes the output.
     let mut c = cargo();
     c.args(["test", "--workspace", "--doc", "--quiet"]);
+    status(c)?;
+    let mut c = cargo();
+    c.args(["nextest", "run", "--workspace", "--no-fail-fast"]).args(args);
     status(c)
 }
 

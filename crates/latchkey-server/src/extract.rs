@@ -164,13 +164,21 @@ impl<T: DeserializeOwned + 'static> FromRequest for AdminJson<T> {
                 _ => AdminError::invalid_body("the body could not be read", None),
             })?;
             let de = &mut serde_json::Deserializer::from_slice(&body);
-            serde_path_to_error::deserialize(de).map(AdminJson).map_err(|e| {
+            let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
                 let path = e.path().to_string();
                 let inner = e.into_inner();
                 let message = inner.to_string();
-                let field = if path != "." { Some(path) } else { crate::error::field_in_serde_message(&message) };
+                // `.` is the document itself and `?` a place serde could not name: no field.
+                let field = if path != "." && path != "?" {
+                    Some(path)
+                } else {
+                    crate::error::field_in_serde_message(&message)
+                };
                 AdminError::invalid_body(message, field)
-            })
+            })?;
+            // Anything after the one JSON value makes the body invalid.
+            de.end().map_err(|e| AdminError::invalid_body(e.to_string(), None))?;
+            Ok(AdminJson(value))
         })
     }
 }

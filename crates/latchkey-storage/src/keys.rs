@@ -24,6 +24,21 @@ fn to_key(m: signing_key::Model) -> Result<SigningKey> {
     })
 }
 
+/// The row of a new active key.
+pub(crate) fn new_key_row(realm: RealmId, key: NewSigningKey, at: UnixTime) -> signing_key::ActiveModel {
+    signing_key::ActiveModel {
+        kid: Set(key.kid),
+        realm_id: Set(realm.0),
+        alg: Set(key.alg.as_str().to_owned()),
+        sealed_private_key: Set(key.sealed_private_key),
+        public_jwk: Set(key.public_jwk),
+        status: Set(KeyStatus::Active.as_str().to_owned()),
+        created_at: Set(at),
+        retired_at: Set(None),
+        expires_at: Set(None),
+    }
+}
+
 /// Retired keys whose last token may still be alive at `at`, and the active key.
 fn usable_at(realm: RealmId, at: UnixTime) -> Condition {
     Condition::all().add(signing_key::Column::RealmId.eq(realm.0)).add(
@@ -111,19 +126,7 @@ impl Store {
             .filter(signing_key::Column::ExpiresAt.lte(t))
             .exec(&txn)
             .await?;
-        let row = signing_key::ActiveModel {
-            kid: Set(new.kid),
-            realm_id: Set(realm.0),
-            alg: Set(new.alg.as_str().to_owned()),
-            sealed_private_key: Set(new.sealed_private_key),
-            public_jwk: Set(new.public_jwk),
-            status: Set(KeyStatus::Active.as_str().to_owned()),
-            created_at: Set(t),
-            retired_at: Set(None),
-            expires_at: Set(None),
-        }
-        .insert(&txn)
-        .await?;
+        let row = new_key_row(realm, new, t).insert(&txn).await?;
         txn.commit().await?;
         to_key(row)
     }

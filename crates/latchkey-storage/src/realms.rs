@@ -1,11 +1,11 @@
 //! Realms and their OAuth2 provider settings.
 
-use crate::entities::{oauth2_provider, realm, signing_key};
+use crate::entities::{oauth2_provider, realm};
 use crate::{
     Paged, Result, Store, StoreError, corrupt, grants_from_text, grants_to_text, scopes_from_text, scopes_to_text,
 };
 use latchkey_core::time::now;
-use latchkey_oauth2::{KeyStatus, NewSigningKey, ProviderSettings};
+use latchkey_oauth2::{NewSigningKey, ProviderSettings};
 use latchkey_realms::{Realm, RealmId, RealmName};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait};
@@ -63,19 +63,7 @@ impl Store {
         }
         .insert(&txn)
         .await?;
-        signing_key::ActiveModel {
-            kid: Set(key.kid),
-            realm_id: Set(row.id),
-            alg: Set(key.alg.as_str().to_owned()),
-            sealed_private_key: Set(key.sealed_private_key),
-            public_jwk: Set(key.public_jwk),
-            status: Set(KeyStatus::Active.as_str().to_owned()),
-            created_at: Set(t),
-            retired_at: Set(None),
-            expires_at: Set(None),
-        }
-        .insert(&txn)
-        .await?;
+        crate::keys::new_key_row(RealmId(row.id), key, t).insert(&txn).await?;
         txn.commit().await?;
         to_realm(row)
     }

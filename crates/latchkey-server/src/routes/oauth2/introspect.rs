@@ -9,6 +9,7 @@ use crate::tokens::{self, CheckError};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use latchkey_api_types::oauth2::{IntrospectionResponse, TokenInfoResponse};
+use latchkey_applications::Application;
 use latchkey_core::time::now;
 use latchkey_oauth2::AccessTokenClaims;
 use latchkey_realms::Realm;
@@ -27,6 +28,21 @@ async fn active_in_realm(
     }
 }
 
+/// The common start of introspection and revocation: the realm, the authenticated caller, and
+/// the `token` parameter.
+async fn authenticated_token_request(
+    state: &AppState,
+    realm_name: &str,
+    req: &HttpRequest,
+    form: Result<OAuthForm, OAuthError>,
+) -> Result<(Realm, Application, String), OAuthError> {
+    let realm = load_realm(state, realm_name).await?;
+    let form = form?;
+    let app = authenticate_client(state, &realm, req, &form).await?;
+    let token = form.require("token")?.to_owned();
+    Ok((realm, app, token))
+}
+
 fn no_store() -> actix_web::HttpResponseBuilder {
     let mut b = HttpResponse::Ok();
     b.insert_header((header::CACHE_CONTROL, "no-store")).insert_header((header::PRAGMA, "no-cache"));
@@ -41,11 +57,8 @@ pub async fn introspect(
     req: HttpRequest,
     form: Result<OAuthForm, OAuthError>,
 ) -> Result<HttpResponse, OAuthError> {
-    let realm = load_realm(&state, &realm.0).await?;
-    let form = form?;
-    authenticate_client(&state, &realm, &req, &form).await?;
-    let token = form.require("token")?;
-    let body = match active_in_realm(&state, &realm, token).await? {
+    let (realm, _, token) = authenticated_token_request(&state, &realm.0, &req, form).await?;
+    let body = match active_in_realm(&state, &realm, &token).await? {
         Some(c) => IntrospectionResponse {
             active: true,
             scope: Some(c.scope),
@@ -71,12 +84,9 @@ pub async fn revoke(
     req: HttpRequest,
     form: Result<OAuthForm, OAuthError>,
 ) -> Result<HttpResponse, OAuthError> {
-    let realm = load_realm(&state, &realm.0).await?;
-    let form = form?;
-    let app = authenticate_client(&state, &realm, &req, &form).await?;
-    let token = form.require("token")?;
+    let (realm, app, token) = authenticated_token_request(&state, &realm.0, &req, form).await?;
     // RFC 7009 §2.2: an invalid, expired or unknown token is answered 200 all the same.
-    if let Some(claims) = active_in_realm(&state, &realm, token).await? {
+    if let Some(claims) = active_in_realm(&state, &realm, &token).await? {
         if claims.client_id != app.client_id.as_str() {
             return Err(OAuthError::unauthorized_client("the token was issued to another client"));
         }
