@@ -49,7 +49,15 @@ impl OAuthError {
         Self::new(StatusCode::BAD_REQUEST, "invalid_scope", d)
     }
 
-    /// 401 for a missing or bad bearer token (RFC 6750 §3.1).
+    /// 401 for a request without a bearer token: per RFC 6750 §3.1 the challenge carries no
+    /// error code when no authentication was attempted.
+    pub fn missing_token(realm: &str) -> Self {
+        let mut e = Self::new(StatusCode::UNAUTHORIZED, "invalid_token", "a bearer access token is required");
+        e.www_authenticate = Some(format!("Bearer realm=\"{realm}\""));
+        e
+    }
+
+    /// 401 for a bad bearer token (RFC 6750 §3.1).
     pub fn invalid_token(realm: &str) -> Self {
         let mut e = Self::new(StatusCode::UNAUTHORIZED, "invalid_token", "the access token is not valid");
         e.www_authenticate = Some(format!("Bearer realm=\"{realm}\", error=\"invalid_token\""));
@@ -157,6 +165,13 @@ impl AdminError {
 
     pub fn conflict(field: &str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, "conflict", message, Some(field.to_owned()))
+    }
+
+    /// 401 without a token: the challenge names no error (RFC 6750 §3.1).
+    pub fn missing_token() -> Self {
+        let mut e = Self::unauthorized();
+        e.www_authenticate = Some("Bearer realm=\"latchkey-admin\"");
+        e
     }
 
     pub fn unauthorized() -> Self {

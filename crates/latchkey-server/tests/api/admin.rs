@@ -66,7 +66,8 @@ async fn admin_auth(backend: Backend) {
     let url = app.url("/admin/v1/realms");
 
     let resp = app.http.get(&url).send().await.unwrap();
-    assert!(resp.headers()[WWW_AUTHENTICATE].to_str().unwrap().starts_with("Bearer"), "{:?}", resp.headers());
+    // RFC 6750 §3.1: no authentication attempted, so no error code in the challenge.
+    assert_eq!(resp.headers()[WWW_AUTHENTICATE], "Bearer realm=\"latchkey-admin\"");
     assert_envelope(resp, 401, "unauthorized", None, "no token").await;
     // The denial holds for writes too: nothing is created.
     let resp = app.http.post(&url).json(&json!({"name": "sneaky"})).send().await.unwrap();
@@ -81,7 +82,11 @@ async fn admin_auth(backend: Backend) {
         ),
     ] {
         let resp = app.http.get(&url).header(reqwest::header::AUTHORIZATION, auth).send().await.unwrap();
-        assert!(resp.headers()[WWW_AUTHENTICATE].to_str().unwrap().starts_with("Bearer"), "{case}");
+        let challenge = resp.headers()[WWW_AUTHENTICATE].to_str().unwrap().to_owned();
+        assert!(challenge.starts_with("Bearer realm=\"latchkey-admin\""), "{case}: {challenge}");
+        if case == "garbage bearer" {
+            assert!(challenge.ends_with("error=\"invalid_token\""), "{case}: {challenge}");
+        }
         assert_envelope(resp, 401, "unauthorized", None, case).await;
     }
 

@@ -121,6 +121,10 @@ async fn seed_demonstration(backend: Backend) {
     assert_eq!(ti["client_id"], "client");
     assert_eq!(ti["realm"], "/customers");
     assert!((3590..=3600).contains(&ti["expires_in"].as_i64().unwrap()));
+    // Without a token: 401 and a challenge without an error code (RFC 6750 §3.1).
+    let none = app.http.get(format!("{}/tokeninfo", app.issuer("customers"))).send().await.unwrap();
+    assert_eq!(none.status(), 401);
+    assert_eq!(none.headers()["www-authenticate"], "Bearer realm=\"customers\"");
 }
 
 /// Drives the grant with the `oauth2` crate, a client library we did not write.

@@ -53,7 +53,7 @@ async fn require_admin(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let state = req.app_data::<web::Data<AppState>>().cloned().expect("AppState is registered");
-    let token = bearer_token(req.request()).ok_or_else(AdminError::unauthorized)?.to_owned();
+    let token = bearer_token(req.request()).ok_or_else(AdminError::missing_token)?.to_owned();
     match tokens::check(&state, &token).await {
         Ok((realm, claims)) => {
             if !realm.name.is_root() || !claims.scope.split(' ').any(|s| s == "admin") {

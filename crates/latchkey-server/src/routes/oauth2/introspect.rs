@@ -104,7 +104,7 @@ pub async fn tokeninfo(
     req: HttpRequest,
 ) -> Result<HttpResponse, OAuthError> {
     let realm = load_realm(&state, &realm.0).await?;
-    let token = bearer_token(&req).ok_or_else(|| OAuthError::invalid_token(realm.name.as_str()))?;
+    let token = bearer_token(&req).ok_or_else(|| OAuthError::missing_token(realm.name.as_str()))?;
     let claims =
         active_in_realm(&state, &realm, token).await?.ok_or_else(|| OAuthError::invalid_token(realm.name.as_str()))?;
     Ok(no_store().json(TokenInfoResponse {
