@@ -63,6 +63,13 @@ impl MigrationTrait for Migration {
         .await?;
         m.create_index(Index::create().name("ix_signing_keys_realm").table("signing_keys").col("realm_id").take())
             .await?;
+        // At most one active key per realm, whatever races two rotations run. sea-query has no
+        // partial indexes; this statement is the same on SQLite and PostgreSQL.
+        m.get_connection()
+            .execute_unprepared(
+                "CREATE UNIQUE INDEX ux_signing_keys_one_active ON signing_keys (realm_id) WHERE status = 'active'",
+            )
+            .await?;
 
         m.create_table(
             Table::create()

@@ -277,6 +277,26 @@ async fn migrations_up_down_up(backend: Backend) {
     // Idempotent.
     store.migrate().await.unwrap();
     store.close().await.unwrap();
+
+    // The schema holds at most one active signing key per realm.
+    use sea_orm::ConnectionTrait;
+    let conn = sea_orm::Database::connect(&db.url).await.unwrap();
+    conn.execute_unprepared(
+        "INSERT INTO realms (name, display_name, enabled, created_at, updated_at) VALUES ('r', 'r', true, 0, 0)",
+    )
+    .await
+    .unwrap();
+    let key = |kid: &str, status: &str| {
+        format!(
+            "INSERT INTO signing_keys (kid, realm_id, alg, sealed_private_key, public_jwk, status, created_at) \
+             SELECT '{kid}', id, 'RS256', {blob}, '{{}}', '{status}', 0 FROM realms WHERE name = 'r'",
+            blob = if backend == Backend::Sqlite { "x'00'" } else { "'\\x00'::bytea" }
+        )
+    };
+    conn.execute_unprepared(&key("k1", "active")).await.unwrap();
+    conn.execute_unprepared(&key("k2", "retired")).await.unwrap();
+    assert!(conn.execute_unprepared(&key("k3", "active")).await.is_err(), "two active keys in one realm");
+    conn.close().await.unwrap();
 }
 
 /// `latchkey migrate` applies the migrations and exits.
