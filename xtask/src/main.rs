@@ -2,7 +2,7 @@
 //!
 //! - `cargo xtask run [ARGS…]`: build and start `latchkey serve` on the embedded database.
 //! - `cargo xtask test`: every test: unit, integration on SQLite and PostgreSQL, boundaries.
-//! - `cargo xtask tidy`: architecture boundaries and formatting only.
+//! - `cargo xtask tidy`: architecture boundaries, clippy and formatting.
 //! - `cargo xtask ci`: what `.ci/run` runs (tidy, then test).
 
 use anyhow::{Context, bail};
@@ -131,6 +131,9 @@ fn tidy() -> anyhow::Result<()> {
     } else {
         bail!("the wasm32-unknown-unknown target is missing: rustup target add wasm32-unknown-unknown");
     }
+    let mut c = cargo();
+    c.args(["clippy", "--workspace", "--all-targets", "--quiet", "--", "-D", "warnings"]);
+    status(c).context("clippy")?;
     let mut c = cargo();
     c.args(["fmt", "--all", "--check"]);
     status(c).context("formatting: run `cargo fmt --all`")?;

@@ -129,10 +129,10 @@ impl ApplicationSettings {
         if !text_ok(&self.client_name, 255) {
             return Err(FieldError::new("client_name", "must be at most 255 characters without control characters"));
         }
-        if let Some(d) = &self.description {
-            if d.chars().count() > 1024 {
-                return Err(FieldError::new("description", "must be at most 1024 characters"));
-            }
+        if let Some(d) = &self.description
+            && d.chars().count() > 1024
+        {
+            return Err(FieldError::new("description", "must be at most 1024 characters"));
         }
         let confidential = self.application_type.is_confidential();
         match (confidential, self.token_endpoint_auth_method) {
@@ -156,13 +156,13 @@ impl ApplicationSettings {
         if let Some(extra) = self.default_scopes.missing_from(&self.allowed_scopes).next() {
             return Err(FieldError::new("default_scopes", format!("`{extra}` is not among allowed_scopes")));
         }
-        if let Some(l) = self.access_token_lifetime {
-            if !(1..=MAX_ACCESS_TOKEN_LIFETIME).contains(&l) {
-                return Err(FieldError::new(
-                    "access_token_lifetime",
-                    format!("must be between 1 and {MAX_ACCESS_TOKEN_LIFETIME} seconds"),
-                ));
-            }
+        if let Some(l) = self.access_token_lifetime
+            && !(1..=MAX_ACCESS_TOKEN_LIFETIME).contains(&l)
+        {
+            return Err(FieldError::new(
+                "access_token_lifetime",
+                format!("must be between 1 and {MAX_ACCESS_TOKEN_LIFETIME} seconds"),
+            ));
         }
         Ok(())
     }

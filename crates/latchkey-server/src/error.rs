@@ -110,10 +110,10 @@ impl ResponseError for OAuthError {
     fn error_response(&self) -> HttpResponse {
         let mut resp = HttpResponse::build(self.status);
         resp.insert_header((header::CACHE_CONTROL, "no-store")).insert_header((header::PRAGMA, "no-cache"));
-        if let Some(challenge) = &self.www_authenticate {
-            if let Ok(v) = HeaderValue::from_str(challenge) {
-                resp.insert_header((header::WWW_AUTHENTICATE, v));
-            }
+        if let Some(challenge) = &self.www_authenticate
+            && let Ok(v) = HeaderValue::from_str(challenge)
+        {
+            resp.insert_header((header::WWW_AUTHENTICATE, v));
         }
         resp.json(OAuthBody { error: self.error.to_owned(), error_description: Some(self.description.clone()) })
     }

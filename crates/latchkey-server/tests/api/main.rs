@@ -4,6 +4,8 @@
 //! backends by `both_backends!`. PostgreSQL must be reachable (`LATCHKEY_TEST_POSTGRES_URL`,
 //! default `postgres://postgres@127.0.0.1:5432/postgres`): its tests fail, never skip, without it.
 
+#![allow(clippy::type_complexity)] // table tests name their columns in a tuple
+
 #[macro_use]
 mod helpers;
 

@@ -191,14 +191,14 @@ async fn update(
     let mut app = load_app(&state, &realm, &client_id).await?;
     let b = body.0;
     let s = &mut app.settings;
-    if let Some(t) = &b.application_type {
-        if parse_enum::<ApplicationType>("application_type", t)? != s.application_type {
-            return Err(FieldError::new(
-                "application_type",
-                "an application's type cannot change: register a new application",
-            )
-            .into());
-        }
+    if let Some(t) = &b.application_type
+        && parse_enum::<ApplicationType>("application_type", t)? != s.application_type
+    {
+        return Err(FieldError::new(
+            "application_type",
+            "an application's type cannot change: register a new application",
+        )
+        .into());
     }
     if let Some(v) = b.client_name {
         s.client_name = v;
