@@ -163,6 +163,11 @@ impl AdminError {
         Self::new(StatusCode::NOT_FOUND, "not_found", format!("no {what} named `{name}`"), None)
     }
 
+    /// No admin route has this method and path.
+    pub fn no_route() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "no admin API route has this method and path", None)
+    }
+
     pub fn conflict(field: &str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, "conflict", message, Some(field.to_owned()))
     }

@@ -9,10 +9,19 @@ pub mod admin;
 pub mod health;
 pub mod oauth2;
 
-use actix_web::web;
+use actix_web::{HttpResponse, web};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
     oauth2::configure(cfg);
     admin::configure(cfg);
+    cfg.default_service(web::to(not_found));
+}
+
+/// Any path no route claims.
+async fn not_found() -> HttpResponse {
+    HttpResponse::NotFound().json(latchkey_api_types::OAuthError {
+        error: "not_found".into(),
+        error_description: Some("no such endpoint".into()),
+    })
 }

@@ -507,7 +507,35 @@ async fn introspection_and_revocation_auth(backend: Backend) {
     assert_eq!(app.introspect("acme", "svc", &secret, &token).await["active"], true);
 }
 
+/// A known endpoint with the wrong method is 405 with `Allow`; an unknown path is a JSON 404.
+async fn wrong_method_and_unknown_path(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let iss = app.issuer("root");
+    for (method, path, allow) in [
+        (Method::GET, format!("{iss}/access_token"), "POST"),
+        (Method::PUT, format!("{iss}/introspect"), "POST"),
+        (Method::GET, format!("{iss}/token/revoke"), "POST"),
+        (Method::POST, format!("{iss}/connect/jwk_uri"), "GET"),
+        (Method::DELETE, format!("{iss}/.well-known/openid-configuration"), "GET"),
+        (Method::POST, format!("{iss}/tokeninfo"), "GET"),
+        (Method::GET, app.url("/am/oauth2/realms/root/access_token"), "POST"),
+    ] {
+        let resp = app.http.request(method.clone(), &path).send().await.unwrap();
+        assert_eq!(resp.status(), 405, "{method} {path}");
+        assert_eq!(resp.headers()["allow"], allow, "{method} {path}");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_request", "{method} {path}");
+    }
+    let resp = app.http.get(app.url("/no/such/thing")).send().await.unwrap();
+    assert_eq!(resp.status(), 404);
+    assert_eq!(resp.json::<Value>().await.unwrap()["error"], "not_found");
+    let resp = app.admin(Method::GET, "/no-such-collection").send().await.unwrap();
+    assert_eq!(resp.status(), 404);
+    assert_eq!(resp.json::<Value>().await.unwrap()["error"]["code"], "not_found");
+}
+
 both_backends!(
+    wrong_method_and_unknown_path,
     invalid_client,
     unsupported_grant_type,
     unauthorized_client,

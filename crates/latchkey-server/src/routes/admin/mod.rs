@@ -34,9 +34,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .configure(realms::configure)
                     .configure(applications::configure)
                     .configure(users::configure)
-                    .default_service(web::to(|| async {
-                        Err::<HttpResponse, _>(AdminError::not_found("route", "that"))
-                    })),
+                    .default_service(web::to(|| async { Err::<HttpResponse, _>(AdminError::no_route()) })),
             ),
     );
 }

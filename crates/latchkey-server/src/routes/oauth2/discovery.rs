@@ -5,7 +5,7 @@ use crate::error::OAuthError;
 use crate::extract::RealmParam;
 use crate::state::AppState;
 use actix_web::http::header;
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, web};
 use latchkey_api_types::oauth2::{Jwks, ServerMetadata};
 use latchkey_core::GrantType;
 use latchkey_oauth2::SigningAlg;
@@ -13,7 +13,7 @@ use latchkey_realms::Realm;
 
 /// The public keys that verify the realm's tokens: the active key and retired keys whose tokens
 /// may still be alive.
-#[get("/connect/jwk_uri")]
+
 pub async fn jwks(state: web::Data<AppState>, realm: RealmParam) -> Result<HttpResponse, OAuthError> {
     let realm = load_realm(&state, &realm.0).await?;
     let keys = state.store.verification_keys(realm.id).await?;
@@ -28,13 +28,12 @@ pub async fn jwks(state: web::Data<AppState>, realm: RealmParam) -> Result<HttpR
         .json(Jwks { keys }))
 }
 
-#[get("/.well-known/openid-configuration")]
 pub async fn openid_configuration(state: web::Data<AppState>, realm: RealmParam) -> Result<HttpResponse, OAuthError> {
     metadata(&state, &realm.0).await
 }
 
 /// RFC 8414 §3: the well-known suffix goes between the host and the issuer's path.
-#[get("/.well-known/oauth-authorization-server/oauth2/realms/{realm}")]
+
 pub async fn rfc8414(state: web::Data<AppState>, realm: RealmParam) -> Result<HttpResponse, OAuthError> {
     metadata(&state, &realm.0).await
 }

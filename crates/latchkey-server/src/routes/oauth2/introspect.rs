@@ -7,7 +7,7 @@ use crate::extract::{OAuthForm, RealmParam, bearer_token};
 use crate::state::AppState;
 use crate::tokens::{self, CheckError};
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use latchkey_api_types::oauth2::{IntrospectionResponse, TokenInfoResponse};
 use latchkey_applications::Application;
 use latchkey_core::time::now;
@@ -49,7 +49,6 @@ fn no_store() -> actix_web::HttpResponseBuilder {
     b
 }
 
-#[post("/introspect")]
 #[tracing::instrument(name = "introspect", skip_all, fields(realm = %realm.0))]
 pub async fn introspect(
     state: web::Data<AppState>,
@@ -76,7 +75,6 @@ pub async fn introspect(
     Ok(no_store().json(body))
 }
 
-#[post("/token/revoke")]
 #[tracing::instrument(name = "revoke", skip_all, fields(realm = %realm.0))]
 pub async fn revoke(
     state: web::Data<AppState>,
@@ -96,7 +94,6 @@ pub async fn revoke(
     Ok(no_store().finish())
 }
 
-#[get("/tokeninfo")]
 #[tracing::instrument(name = "tokeninfo", skip_all, fields(realm = %realm.0))]
 pub async fn tokeninfo(
     state: web::Data<AppState>,

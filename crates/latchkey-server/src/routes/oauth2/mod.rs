@@ -8,7 +8,8 @@ use crate::error::OAuthError;
 use crate::extract::{AuthMethod, MAX_FORM_BYTES, OAuthForm, client_credentials};
 use crate::state::AppState;
 use crate::tokens::verify_secret;
-use actix_web::{HttpRequest, web};
+use actix_web::http::{Method, header};
+use actix_web::{FromRequest, Handler, HttpRequest, HttpResponse, Responder, web};
 use latchkey_applications::{Application, TokenEndpointAuthMethod};
 use latchkey_realms::Realm;
 
@@ -17,18 +18,35 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(realm_scope("/oauth2/realms/{realm}"))
         .service(realm_scope("/am/oauth2/realms/root/realms/{realm}"))
         .service(realm_scope("/am/oauth2/realms/root"))
-        .service(discovery::rfc8414);
+        .service(endpoint("/.well-known/oauth-authorization-server/oauth2/realms/{realm}", "GET", discovery::rfc8414));
 }
 
 fn realm_scope(path: &str) -> actix_web::Scope {
     web::scope(path)
         .app_data(web::PayloadConfig::new(MAX_FORM_BYTES))
-        .service(token::access_token)
-        .service(introspect::introspect)
-        .service(introspect::revoke)
-        .service(introspect::tokeninfo)
-        .service(discovery::jwks)
-        .service(discovery::openid_configuration)
+        .service(endpoint("/access_token", "POST", token::access_token))
+        .service(endpoint("/introspect", "POST", introspect::introspect))
+        .service(endpoint("/token/revoke", "POST", introspect::revoke))
+        .service(endpoint("/tokeninfo", "GET", introspect::tokeninfo))
+        .service(endpoint("/connect/jwk_uri", "GET", discovery::jwks))
+        .service(endpoint("/.well-known/openid-configuration", "GET", discovery::openid_configuration))
+}
+
+/// One endpoint answering one method; any other method is 405 with `Allow` (RFC 9110 §15.5.6).
+fn endpoint<F, Args>(path: &str, method: &'static str, handler: F) -> actix_web::Resource
+where
+    F: Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    let allow = method;
+    let method = Method::from_bytes(method.as_bytes()).expect("a valid method name");
+    web::resource(path).route(web::method(method).to(handler)).default_service(web::to(move || async move {
+        HttpResponse::MethodNotAllowed().insert_header((header::ALLOW, allow)).json(latchkey_api_types::OAuthError {
+            error: "invalid_request".into(),
+            error_description: Some(format!("this endpoint answers {allow} only")),
+        })
+    }))
 }
 
 /// The realm a request names, or 404.

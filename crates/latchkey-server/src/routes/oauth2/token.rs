@@ -6,12 +6,11 @@ use crate::extract::{OAuthForm, RealmParam};
 use crate::state::AppState;
 use crate::tokens;
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, post, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use latchkey_api_types::oauth2::TokenResponse;
 use latchkey_core::{GrantType, ScopeSet};
 use latchkey_oauth2::GrantError;
 
-#[post("/access_token")]
 #[tracing::instrument(name = "token", skip_all, fields(realm = %realm.0, client_id, outcome))]
 pub async fn access_token(
     state: web::Data<AppState>,
