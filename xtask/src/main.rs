@@ -40,8 +40,15 @@ fn cargo() -> Command {
     c
 }
 
+/// The workspace root, asked of cargo at run time: a path baked in at compile time would be
+/// wrong when several clones share one target directory (as CI's does).
 fn project_root() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
+    let out = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["locate-project", "--workspace", "--message-format", "plain"])
+        .output()
+        .expect("cargo locate-project runs");
+    let manifest = String::from_utf8(out.stdout).expect("a UTF-8 path");
+    std::path::Path::new(manifest.trim()).parent().expect("Cargo.toml has a folder").to_owned()
 }
 
 fn status(mut c: Command) -> anyhow::Result<()> {

@@ -13,7 +13,6 @@ use latchkey_realms::Realm;
 
 /// The public keys that verify the realm's tokens: the active key and retired keys whose tokens
 /// may still be alive.
-
 pub async fn jwks(state: web::Data<AppState>, realm: RealmParam) -> Result<HttpResponse, OAuthError> {
     let realm = load_realm(&state, &realm.0).await?;
     let keys = state.store.verification_keys(realm.id).await?;
@@ -33,7 +32,6 @@ pub async fn openid_configuration(state: web::Data<AppState>, realm: RealmParam)
 }
 
 /// RFC 8414 §3: the well-known suffix goes between the host and the issuer's path.
-
 pub async fn rfc8414(state: web::Data<AppState>, realm: RealmParam) -> Result<HttpResponse, OAuthError> {
     metadata(&state, &realm.0).await
 }
