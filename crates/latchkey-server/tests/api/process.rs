@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// A running `latchkey serve`, its stderr collected as it goes.
+/// A running `latchkey serve` at log level debug, its stderr collected as it goes.
 struct Server {
     child: Child,
     log: Arc<Mutex<String>>,
@@ -27,7 +27,7 @@ fn latchkey() -> Command {
 impl Server {
     fn start(env: &[(&str, String)]) -> Server {
         let mut cmd = latchkey();
-        cmd.arg("serve").env("RUST_LOG", "info").stdout(Stdio::null()).stderr(Stdio::piped());
+        cmd.arg("serve").env("RUST_LOG", "debug").stdout(Stdio::null()).stderr(Stdio::piped());
         for (k, v) in env {
             cmd.env(k, v);
         }
