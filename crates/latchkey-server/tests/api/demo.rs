@@ -107,16 +107,7 @@ async fn seed_demonstration(backend: Backend) {
     assert_eq!(verified["scope"], "write");
 
     // ForgeRock's tokeninfo.
-    let ti: serde_json::Value = app
-        .http
-        .get(format!("{}/tokeninfo", app.issuer("customers")))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ti: serde_json::Value = app.get_json(&format!("{}/tokeninfo", app.issuer("customers")), Some(token)).await;
     assert_eq!(ti["scope"], json!(["write"]));
     assert_eq!(ti["client_id"], "client");
     assert_eq!(ti["realm"], "/customers");
@@ -190,15 +181,8 @@ async fn forgerock_paths(backend: Backend) {
         assert_eq!(jwt_parts(&token).1["iss"], app.issuer(realm));
         let jwks = app.http.get(app.url(&format!("{path}/connect/jwk_uri"))).send().await.unwrap();
         assert_eq!(jwks.status(), 200);
-        let disc: serde_json::Value = app
-            .http
-            .get(app.url(&format!("{path}/.well-known/openid-configuration")))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let disc: serde_json::Value =
+            app.get_json(&app.url(&format!("{path}/.well-known/openid-configuration")), None).await;
         assert_eq!(disc["issuer"], app.issuer(realm));
     }
 }
@@ -208,24 +192,10 @@ async fn discovery(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.create_realm("disc").await;
     app.admin_call(Method::PATCH, "/realms/disc/oauth2-provider", Some(json!({"default_scopes": ["read"]})), 200).await;
-    let oidc: serde_json::Value = app
-        .http
-        .get(format!("{}/.well-known/openid-configuration", app.issuer("disc")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let rfc8414: serde_json::Value = app
-        .http
-        .get(app.url("/.well-known/oauth-authorization-server/oauth2/realms/disc"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let oidc: serde_json::Value =
+        app.get_json(&format!("{}/.well-known/openid-configuration", app.issuer("disc")), None).await;
+    let rfc8414: serde_json::Value =
+        app.get_json(&app.url("/.well-known/oauth-authorization-server/oauth2/realms/disc"), None).await;
     assert_eq!(oidc, rfc8414);
     let iss = app.issuer("disc");
     assert_eq!(oidc["issuer"], iss);

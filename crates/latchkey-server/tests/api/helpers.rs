@@ -135,6 +135,15 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// GETs `url` (with a bearer token when given) and decodes the JSON body, whatever the status.
+    pub async fn get_json(&self, url: &str, bearer: Option<&str>) -> Value {
+        let mut req = self.http.get(url);
+        if let Some(t) = bearer {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.unwrap().json().await.unwrap()
+    }
+
     /// A client credentials token, by client_secret_basic; panics unless it is granted.
     pub async fn token(&self, realm: &str, id: &str, secret: &str, scope: Option<&str>) -> String {
         let resp = self.token_request(realm, id, secret, scope).await;
