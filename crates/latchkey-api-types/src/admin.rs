@@ -31,11 +31,16 @@ pub struct Page<T> {
     pub total: u64,
 }
 
-/// `?page=&per_page=` on every list (page from 1; per_page 1 to 200, default 50).
+/// `?search=&page=&per_page=` on every list (page from 1; per_page 1 to 200, default 50).
+/// `search` is a case-insensitive substring of the names the list is searched by.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub per_page: Option<u64>,
 }
 
@@ -43,6 +48,26 @@ pub struct PageQuery {
 /// (`None`) from "clear it" (`Some(None)`).
 fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
+}
+
+/// `POST /admin/v1/session`: an administrator of the `root` realm signs in to the console.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignIn {
+    pub username: String,
+    pub password: String,
+}
+
+/// A console session. The session token itself travels only in its HttpOnly cookie; the
+/// `csrf_token` goes back in the `X-CSRF-Token` header of every state-changing request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub username: String,
+    pub csrf_token: String,
+    /// Absolute expiry (Unix seconds), whatever the activity.
+    pub expires_at: i64,
+    /// Seconds of inactivity after which the session ends.
+    pub idle_timeout: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

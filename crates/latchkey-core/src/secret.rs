@@ -80,6 +80,17 @@ pub fn random_id() -> String {
     URL_SAFE_NO_PAD.encode(random_bytes::<16>())
 }
 
+/// SHA-256 of a high-entropy bearer value (a session token), base64url without padding: what is
+/// stored in its place. Fast on purpose: the value is random, so there is nothing to brute force.
+pub fn digest(value: &str) -> String {
+    URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, value.as_bytes()))
+}
+
+/// Whether two strings are equal, in time that depends only on their lengths.
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    aws_lc_rs::constant_time::verify_slices_are_equal(a.as_bytes(), b.as_bytes()).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,5 +114,20 @@ mod tests {
         let b = generate_secret();
         assert_eq!(a.expose_secret().len(), 43);
         assert_ne!(a.expose_secret(), b.expose_secret());
+    }
+
+    #[test]
+    fn digest_is_sha256_base64url() {
+        // SHA-256("abc"), RFC 6234 test vector.
+        assert_eq!(digest("abc"), "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0");
+        assert_ne!(digest("abc"), digest("abd"));
+    }
+
+    #[test]
+    fn constant_time_eq_compares_whole_strings() {
+        assert!(constant_time_eq("abc", "abc"));
+        assert!(!constant_time_eq("abc", "abd"));
+        assert!(!constant_time_eq("abc", "ab"));
+        assert!(!constant_time_eq("", "a"));
     }
 }

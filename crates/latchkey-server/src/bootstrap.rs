@@ -12,22 +12,59 @@ use latchkey_identities::{NewUser, Username};
 use latchkey_oauth2::{NewSigningKey, ProviderSettings};
 use latchkey_realms::{Realm, RealmName};
 use latchkey_storage::{NewApplication, StoreError};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 
 /// Client id of the operator client generated when none is configured.
 pub const DEFAULT_OPERATOR_CLIENT_ID: &str = "latchkey-operator";
 /// The scope that opens the admin API.
 pub const ADMIN_SCOPE: &str = "admin";
 
+/// Username of the administrator generated when none is configured.
+pub const DEFAULT_ADMIN_USERNAME: &str = "admin";
+
 pub async fn run(state: &AppState, settings: &Settings) -> anyhow::Result<()> {
     let (root, created) = ensure_root_realm(state).await?;
+    let mut generated = Vec::new();
     match &settings.bootstrap_client {
         Some(c) => ensure_operator_client(state, &root, c).await?,
-        None if created => generate_operator_client(state, &root).await?,
+        None if created => {
+            if let Some(secret) = generate_operator_client(state, &root).await? {
+                generated.push(format!(
+                    "The operator client of the root realm (client credentials, scope `admin`):\n    \
+                     client_id:     {DEFAULT_OPERATOR_CLIENT_ID}\n    client_secret: {}\n  \
+                     To replace it, set LATCHKEY_BOOTSTRAP_CLIENT_ID and LATCHKEY_BOOTSTRAP_CLIENT_SECRET and\n  \
+                     restart, or call POST /admin/v1/realms/root/applications/{DEFAULT_OPERATOR_CLIENT_ID}/secret",
+                    secret.expose_secret()
+                ));
+            }
+        }
         None => {}
     }
-    if let Some(admin) = &settings.bootstrap_admin {
-        ensure_admin(state, &root, admin).await?;
+    match &settings.bootstrap_admin {
+        Some(admin) => ensure_admin(state, &root, admin).await?,
+        None if created => {
+            let password = generate_secret();
+            let admin = Credentials { id: DEFAULT_ADMIN_USERNAME.into(), secret: password.clone() };
+            ensure_admin(state, &root, &admin).await?;
+            generated.push(format!(
+                "The console administrator (sign in at /console):\n    \
+                 username:      {DEFAULT_ADMIN_USERNAME}\n    password:      {}\n  \
+                 To replace it, set LATCHKEY_BOOTSTRAP_ADMIN_USERNAME and LATCHKEY_BOOTSTRAP_ADMIN_PASSWORD\n  \
+                 and restart, or reset it with PATCH /admin/v1/realms/root/users/{DEFAULT_ADMIN_USERNAME}",
+                password.expose_secret()
+            ));
+        }
+        None => {}
+    }
+    if !generated.is_empty() {
+        // The one place secrets are ever written out, as the operator configured none: straight
+        // to stderr, once, not through the structured log.
+        let rule = "=".repeat(96);
+        eprintln!(
+            "\n{rule}\nLatchkey's first start generated credentials. They are shown only this once.\n\n{}\n{rule}\n",
+            generated.join("\n\n")
+        );
+        tracing::warn!("generated bootstrap credentials; they were printed once above");
     }
     Ok(())
 }
@@ -103,32 +140,17 @@ async fn create_operator(
     }
 }
 
-/// First start without a configured operator client: make one and show its secret once.
-async fn generate_operator_client(state: &AppState, root: &Realm) -> anyhow::Result<()> {
+/// First start without a configured operator client: make one, and return its secret to show
+/// once (`None` if it already exists).
+async fn generate_operator_client(state: &AppState, root: &Realm) -> anyhow::Result<Option<SecretString>> {
     let client_id = ClientId::parse(DEFAULT_OPERATOR_CLIENT_ID).expect("valid client id");
     if state.store.find_application(root.id, client_id.as_str()).await?.is_some() {
-        return Ok(());
+        return Ok(None);
     }
     let secret = generate_secret();
     let hash = hash_secret(secret.expose_secret().to_owned()).await?;
     create_operator(state, root, client_id, hash).await?;
-    // The one place a secret is ever written out, as the operator asked for none: straight to
-    // stderr, once, not through the structured log.
-    eprintln!(
-        "\n================================================================================\n\
-         Latchkey generated the operator client of the root realm (scope `admin`):\n\n    \
-         client_id:     {DEFAULT_OPERATOR_CLIENT_ID}\n    client_secret: {}\n\n\
-         It is shown only this once. To replace it, set LATCHKEY_BOOTSTRAP_CLIENT_ID and\n\
-         LATCHKEY_BOOTSTRAP_CLIENT_SECRET and restart, or call\n\
-         POST /admin/v1/realms/root/applications/{DEFAULT_OPERATOR_CLIENT_ID}/secret\n\
-         ================================================================================\n",
-        secret.expose_secret()
-    );
-    tracing::warn!(
-        client_id = DEFAULT_OPERATOR_CLIENT_ID,
-        "generated the operator client; its secret was printed once above"
-    );
-    Ok(())
+    Ok(Some(secret))
 }
 
 async fn ensure_admin(state: &AppState, root: &Realm, admin: &Credentials) -> anyhow::Result<()> {

@@ -127,11 +127,12 @@ pub struct AdminError {
     message: String,
     field: Option<String>,
     www_authenticate: Option<&'static str>,
+    retry_after: Option<u64>,
 }
 
 impl AdminError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>, field: Option<String>) -> Self {
-        AdminError { status, code, message: message.into(), field, www_authenticate: None }
+        AdminError { status, code, message: message.into(), field, www_authenticate: None, retry_after: None }
     }
 
     pub fn invalid_body(message: impl Into<String>, field: Option<String>) -> Self {
@@ -183,7 +184,7 @@ impl AdminError {
         let mut e = Self::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
-            "a valid bearer access token from the root realm is required",
+            "a valid bearer access token from the root realm, or a console session, is required",
             None,
         );
         e.www_authenticate = Some("Bearer realm=\"latchkey-admin\", error=\"invalid_token\"");
@@ -195,6 +196,35 @@ impl AdminError {
             Self::new(StatusCode::FORBIDDEN, "forbidden", "the token lacks the `admin` scope of the root realm", None);
         e.www_authenticate = Some("Bearer realm=\"latchkey-admin\", error=\"insufficient_scope\", scope=\"admin\"");
         e
+    }
+
+    /// A failed console sign-in: the same answer whatever was wrong.
+    pub fn invalid_credentials() -> Self {
+        let mut e = Self::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "wrong username or password", None);
+        e.www_authenticate = Some("Session realm=\"latchkey-console\"");
+        e
+    }
+
+    /// Too many failed sign-ins for this username or address: try again after `seconds`.
+    pub fn too_many_attempts(seconds: u64) -> Self {
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            format!("too many failed attempts; try again in {seconds} s"),
+            None,
+        );
+        e.retry_after = Some(seconds);
+        e
+    }
+
+    /// A state-changing request authenticated by the session cookie without its CSRF token.
+    pub fn csrf() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "csrf",
+            "a request authenticated by the session cookie needs its X-CSRF-Token header",
+            None,
+        )
     }
 
     pub fn internal(cause: &dyn fmt::Display) -> Self {
@@ -233,6 +263,9 @@ impl ResponseError for AdminError {
         let mut resp = HttpResponse::build(self.status);
         if let Some(c) = self.www_authenticate {
             resp.insert_header((header::WWW_AUTHENTICATE, c));
+        }
+        if let Some(s) = self.retry_after {
+            resp.insert_header((header::RETRY_AFTER, s));
         }
         resp.json(ErrorEnvelope {
             error: ErrorBody { code: self.code.to_owned(), message: self.message.clone(), field: self.field.clone() },

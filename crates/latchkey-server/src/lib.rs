@@ -6,6 +6,7 @@ pub mod cli;
 mod error;
 mod extract;
 mod routes;
+mod session;
 pub mod settings;
 pub mod startup;
 mod state;

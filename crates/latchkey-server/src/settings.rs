@@ -49,9 +49,23 @@ pub struct SettingsArgs {
     #[arg(long, env = "LATCHKEY_BOOTSTRAP_ADMIN_USERNAME", global = true)]
     pub bootstrap_admin_username: Option<String>,
 
-    /// Password of the bootstrap administrator.
+    /// Password of the bootstrap administrator. [default: with neither admin variable set, the
+    /// first start creates the administrator `admin` with a generated password, printed once]
     #[arg(long, env = "LATCHKEY_BOOTSTRAP_ADMIN_PASSWORD", hide_env_values = true, global = true)]
     pub bootstrap_admin_password: Option<String>,
+
+    /// Directory of the built console (`cargo xtask console` writes `frontend/dist`), served at
+    /// `/console`.
+    #[arg(long, env = "LATCHKEY_CONSOLE_DIR", default_value = "./frontend/dist", global = true)]
+    pub console_dir: PathBuf,
+
+    /// Seconds of inactivity after which a console session ends.
+    #[arg(long, env = "LATCHKEY_SESSION_IDLE_TIMEOUT", default_value_t = 1800, global = true)]
+    pub session_idle_timeout: u32,
+
+    /// Seconds after sign-in at which a console session ends, however active.
+    #[arg(long, env = "LATCHKEY_SESSION_LIFETIME", default_value_t = 28800, global = true)]
+    pub session_lifetime: u32,
 }
 
 /// The operator client or admin identity bootstrap asks for.
@@ -72,6 +86,23 @@ pub struct Settings {
     pub master_key: MasterKey,
     pub bootstrap_client: Option<Credentials>,
     pub bootstrap_admin: Option<Credentials>,
+    pub console_dir: PathBuf,
+    pub sessions: SessionSettings,
+}
+
+/// How long console sessions live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionSettings {
+    /// Seconds of inactivity that end a session.
+    pub idle_timeout: i64,
+    /// Seconds from sign-in that end a session.
+    pub lifetime: i64,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        SessionSettings { idle_timeout: 1800, lifetime: 28800 }
+    }
 }
 
 fn pair(what: &str, id: Option<String>, secret: Option<String>) -> anyhow::Result<Option<Credentials>> {
@@ -108,6 +139,9 @@ impl SettingsArgs {
                 format!("sqlite://{}?mode=rwc", self.data_dir.join("latchkey.db").display())
             }
         };
+        if self.session_idle_timeout == 0 || self.session_lifetime < self.session_idle_timeout {
+            bail!("LATCHKEY_SESSION_IDLE_TIMEOUT must be at least 1 and at most LATCHKEY_SESSION_LIFETIME");
+        }
         let master_key = match self.master_key {
             Some(k) => MasterKey::from_base64(&k).context("LATCHKEY_MASTER_KEY")?,
             None => load_or_create_master_key(&self.data_dir)?,
@@ -120,6 +154,11 @@ impl SettingsArgs {
             master_key,
             bootstrap_client: pair("client", self.bootstrap_client_id, self.bootstrap_client_secret)?,
             bootstrap_admin: pair("admin", self.bootstrap_admin_username, self.bootstrap_admin_password)?,
+            console_dir: self.console_dir,
+            sessions: SessionSettings {
+                idle_timeout: self.session_idle_timeout.into(),
+                lifetime: self.session_lifetime.into(),
+            },
         })
     }
 }

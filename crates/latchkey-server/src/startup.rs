@@ -27,7 +27,13 @@ impl Application {
         let address = listener.local_addr()?;
         let public_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{address}"));
         let backend = store.backend_name();
-        let state = web::Data::new(AppState::new(store, settings.master_key.clone(), public_url.clone()));
+        let state = web::Data::new(AppState::new(
+            store,
+            settings.master_key.clone(),
+            public_url.clone(),
+            settings.sessions,
+            settings.console_dir.clone(),
+        ));
         crate::bootstrap::run(&state, &settings).await.context("bootstrap")?;
 
         let server = HttpServer::new({

@@ -128,11 +128,20 @@ impl Store {
             .await?)
     }
 
-    pub async fn list_applications(&self, realm: RealmId, page: u64, per_page: u64) -> Result<Paged<Application>> {
-        let pages = application::Entity::find()
-            .filter(application::Column::RealmId.eq(realm.0))
-            .order_by_asc(application::Column::ClientId)
-            .paginate(&self.db, per_page);
+    /// A page of the realm's applications; `search` matches client id and name.
+    pub async fn list_applications(
+        &self,
+        realm: RealmId,
+        search: Option<&str>,
+        page: u64,
+        per_page: u64,
+    ) -> Result<Paged<Application>> {
+        use application::Column as C;
+        let mut q = application::Entity::find().filter(C::RealmId.eq(realm.0));
+        if let Some(s) = search.filter(|s| !s.is_empty()) {
+            q = q.filter(crate::contains_any(&[C::ClientId, C::ClientName], s));
+        }
+        let pages = q.order_by_asc(application::Column::ClientId).paginate(&self.db, per_page);
         let total = pages.num_items().await?;
         let items = pages.fetch_page(page - 1).await?.into_iter().map(to_application).collect::<Result<_>>()?;
         Ok(Paged { items, total })

@@ -9,9 +9,11 @@ mod entities;
 mod keys;
 mod realms;
 mod revocations;
+mod sessions;
 mod users;
 
 pub use applications::NewApplication;
+pub use sessions::AdminSession;
 
 use latchkey_core::{GrantType, ScopeSet};
 use migrations::{Migrator, MigratorTrait};
@@ -40,6 +42,24 @@ impl StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A case-insensitive substring match of `search` on any of `columns` (LIKE, with the
+/// pattern's own `%`, `_` and `\\` escaped), the same on SQLite and PostgreSQL.
+fn contains_any<C: sea_orm::ColumnTrait>(columns: &[C], search: &str) -> sea_orm::Condition {
+    use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+    let escaped: String = search
+        .to_lowercase()
+        .chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    let pattern = format!("%{escaped}%");
+    columns.iter().fold(sea_orm::Condition::any(), |cond, col| {
+        cond.add(Expr::expr(Func::lower(Expr::col(*col))).like(LikeExpr::new(pattern.clone()).escape('\\')))
+    })
+}
 
 /// A page of results and the total across pages.
 #[derive(Debug, Clone)]

@@ -72,8 +72,13 @@ impl Store {
         realm::Entity::find().filter(realm::Column::Name.eq(name)).one(&self.db).await?.map(to_realm).transpose()
     }
 
-    pub async fn list_realms(&self, page: u64, per_page: u64) -> Result<Paged<Realm>> {
-        let pages = realm::Entity::find().order_by_asc(realm::Column::Name).paginate(&self.db, per_page);
+    /// A page of realms; `search` matches name and display name.
+    pub async fn list_realms(&self, search: Option<&str>, page: u64, per_page: u64) -> Result<Paged<Realm>> {
+        let mut q = realm::Entity::find();
+        if let Some(s) = search.filter(|s| !s.is_empty()) {
+            q = q.filter(crate::contains_any(&[realm::Column::Name, realm::Column::DisplayName], s));
+        }
+        let pages = q.order_by_asc(realm::Column::Name).paginate(&self.db, per_page);
         let total = pages.num_items().await?;
         let items = pages.fetch_page(page - 1).await?.into_iter().map(to_realm).collect::<Result<_>>()?;
         Ok(Paged { items, total })

@@ -9,7 +9,7 @@ use latchkey_realms::RealmId;
 use sea_orm::ActiveValue::Set;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 
-fn to_user(m: user::Model) -> Result<User> {
+pub(crate) fn to_user(m: user::Model) -> Result<User> {
     Ok(User {
         id: UserId(m.id),
         username: Username::parse(&m.username).map_err(corrupt)?,
@@ -77,11 +77,20 @@ impl Store {
         Ok(Ok(ids))
     }
 
-    pub async fn list_users(&self, realm: RealmId, page: u64, per_page: u64) -> Result<Paged<User>> {
-        let pages = user::Entity::find()
-            .filter(user::Column::RealmId.eq(realm.0))
-            .order_by_asc(user::Column::Username)
-            .paginate(&self.db, per_page);
+    /// A page of the realm's identities; `search` matches username, email and names.
+    pub async fn list_users(
+        &self,
+        realm: RealmId,
+        search: Option<&str>,
+        page: u64,
+        per_page: u64,
+    ) -> Result<Paged<User>> {
+        use user::Column as C;
+        let mut q = user::Entity::find().filter(C::RealmId.eq(realm.0));
+        if let Some(s) = search.filter(|s| !s.is_empty()) {
+            q = q.filter(crate::contains_any(&[C::Username, C::Email, C::GivenName, C::FamilyName], s));
+        }
+        let pages = q.order_by_asc(user::Column::Username).paginate(&self.db, per_page);
         let total = pages.num_items().await?;
         let items = pages.fetch_page(page - 1).await?.into_iter().map(to_user).collect::<Result<_>>()?;
         Ok(Paged { items, total })

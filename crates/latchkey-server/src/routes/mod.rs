@@ -4,8 +4,10 @@
 //! - `/oauth2/realms/{realm}/…` and ForgeRock's `/am/oauth2/realms/root[/realms/{realm}]/…`
 //! - `/.well-known/oauth-authorization-server/oauth2/realms/{realm}` (RFC 8414)
 //! - `/admin/v1/…`
+//! - `/console/…`
 
 pub mod admin;
+pub mod console;
 pub mod health;
 pub mod oauth2;
 
@@ -15,6 +17,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
     oauth2::configure(cfg);
     admin::configure(cfg);
+    console::configure(cfg);
     cfg.default_service(web::to(not_found));
 }
 

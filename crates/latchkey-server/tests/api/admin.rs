@@ -783,6 +783,7 @@ async fn openapi_document(backend: Backend) {
     assert!(doc["info"]["title"].is_string() && doc["info"]["version"].is_string());
     let paths = doc["paths"].as_object().expect("paths");
     let routes: &[(&str, &[&str])] = &[
+        ("/admin/v1/session", &["get", "post", "delete"]),
         ("/admin/v1/realms", &["get", "post"]),
         ("/admin/v1/realms/{realm}", &["get", "patch", "delete"]),
         ("/admin/v1/realms/{realm}/oauth2-provider", &["get", "patch"]),

@@ -32,6 +32,8 @@ pub enum Backend {
 
 pub const OPERATOR_ID: &str = "operator";
 pub const OPERATOR_SECRET: &str = "operator-secret-for-tests";
+pub const ADMIN_USERNAME: &str = "admin";
+pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
 
 pub fn postgres_admin_url() -> String {
     std::env::var("LATCHKEY_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
@@ -89,8 +91,8 @@ pub struct TestApp {
     pub admin_token: String,
     handle: ServerHandle,
     // Dropped after the server handle is told to stop.
-    _db: TestDb,
-    _dir: tempfile::TempDir,
+    db: TestDb,
+    tmp: tempfile::TempDir,
 }
 
 impl Drop for TestApp {
@@ -109,22 +111,41 @@ pub fn test_settings(database_url: &str, dir: &std::path::Path) -> Settings {
         database_url: SecretString::from(database_url.to_owned()),
         master_key: MasterKey::generate(),
         bootstrap_client: Some(Credentials { id: OPERATOR_ID.into(), secret: SecretString::from(OPERATOR_SECRET) }),
-        bootstrap_admin: None,
+        bootstrap_admin: Some(Credentials { id: ADMIN_USERNAME.into(), secret: SecretString::from(ADMIN_PASSWORD) }),
+        console_dir: dir.join("console"),
+        sessions: Default::default(),
     }
 }
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Spawns with settings changed by `adjust` (the base URL stays `http://127.0.0.1:PORT`).
+    pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = TestDb::new(backend, dir.path()).await;
-        let app = Application::build(test_settings(&db.url, dir.path())).await.expect("server builds");
-        let base = app.public_url().to_owned();
+        let mut settings = test_settings(&db.url, dir.path());
+        adjust(&mut settings);
+        let app = Application::build(settings).await.expect("server builds");
+        let base = format!("http://127.0.0.1:{}", app.port());
         let handle = app.handle();
         tokio::spawn(app.run_until_stopped());
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        let mut t = TestApp { base, http, admin_token: String::new(), handle, _db: db, _dir: dir };
+        let mut t = TestApp { base, http, admin_token: String::new(), handle, db, tmp: dir };
         t.admin_token = t.token("root", OPERATOR_ID, OPERATOR_SECRET, Some("admin")).await;
         t
+    }
+
+    /// The server's temporary directory; the console is served from `{dir}/console`.
+    pub fn dir(&self) -> &std::path::Path {
+        self.tmp.path()
+    }
+
+    /// The test database's URL, to look at what the server stored.
+    pub fn database_url(&self) -> &str {
+        &self.db.url
     }
 
     pub fn issuer(&self, realm: &str) -> String {

@@ -10,6 +10,7 @@
 mod helpers;
 
 mod admin;
+mod console;
 mod demo;
 mod errors;
 mod isolation;

@@ -126,6 +126,51 @@ async fn introspect(http: &reqwest::Client, s: &Server, realm: &str, id: &str, s
         .unwrap()
 }
 
+/// Signs in to the console; on success, the session token (the cookie's value) and CSRF token.
+async fn console_sign_in(
+    http: &reqwest::Client,
+    s: &Server,
+    username: &str,
+    password: &str,
+) -> Option<(String, String)> {
+    let resp = http
+        .post(format!("{}/admin/v1/session", s.base))
+        .json(&json!({"username": username, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    if resp.status() != 200 {
+        return None;
+    }
+    let token = resp
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .find_map(|v| v.to_str().unwrap().strip_prefix("latchkey_session=")?.split(';').next().map(str::to_owned))
+        .expect("a session cookie");
+    let body: Value = resp.json().await.unwrap();
+    Some((token, body["csrf_token"].as_str().unwrap().to_owned()))
+}
+
+/// A console request with the session cookie and its CSRF token; returns the status.
+async fn console(
+    http: &reqwest::Client,
+    s: &Server,
+    (token, csrf): &(String, String),
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> u16 {
+    let mut req = http
+        .request(method, format!("{}/admin/v1{path}", s.base))
+        .header(reqwest::header::COOKIE, format!("latchkey_session={token}"))
+        .header("X-CSRF-Token", csrf);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    req.send().await.unwrap().status().as_u16()
+}
+
 /// Everything survives a restart of the process: realms, applications, identities, keys and
 /// issued tokens. Bootstrap changes nothing the second time. No secret reaches the log.
 async fn restart_keeps_everything_and_logs_no_secrets(backend: Backend) {
@@ -172,6 +217,12 @@ async fn restart_keeps_everything_and_logs_no_secrets(backend: Backend) {
         admin(&http, &first, &admin_token, Method::GET, "/realms/root/applications/automation", None).await;
     let (_, admin_before) = admin(&http, &first, &admin_token, Method::GET, "/realms/root/users/admin", None).await;
     assert_eq!(admin_before["is_admin"], true);
+    // The administrator uses the console: its session and CSRF tokens travel in headers.
+    let session = console_sign_in(&http, &first, "admin", &admin_password).await.expect("console sign-in");
+    assert_eq!(console(&http, &first, &session, Method::GET, "/session", None).await, 200);
+    let patch = json!({"display_name": "Kept"});
+    assert_eq!(console(&http, &first, &session, Method::PATCH, "/realms/kept", Some(patch)).await, 200);
+    assert_eq!(console(&http, &first, &session, Method::DELETE, "/session", None).await, 204);
     let first_log = first.stop();
 
     // The master key was generated once into the data dir, private to its owner, with a warning.
@@ -213,6 +264,8 @@ async fn restart_keeps_everything_and_logs_no_secrets(backend: Backend) {
     for (what, secret) in [
         ("operator secret", operator_secret.as_str()),
         ("admin password", admin_password.as_str()),
+        ("console session token", session.0.as_str()),
+        ("console CSRF token", session.1.as_str()),
         ("client secret", client_secret.as_str()),
         ("access token", issued.as_str()),
         ("admin token", admin_token.as_str()),
@@ -226,8 +279,9 @@ async fn restart_keeps_everything_and_logs_no_secrets(backend: Backend) {
     assert!(!log.contains(issued.rsplit('.').next().unwrap()));
 }
 
-/// With no operator client configured, the first start makes one and prints its secret once.
-async fn first_start_generates_the_operator_client(backend: Backend) {
+/// With no operator client and no administrator configured, the first start makes both and
+/// prints their secrets once.
+async fn first_start_generates_the_operator_client_and_admin(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let db = TestDb::new(backend, dir.path()).await;
     let port = free_port();
@@ -237,27 +291,32 @@ async fn first_start_generates_the_operator_client(backend: Backend) {
         ("LATCHKEY_DATABASE_URL", db.url.clone()),
         ("LATCHKEY_MASTER_KEY", "qdzVdzcvOfAw4XW9p2SbwlhcqZhsGIkTG/OiwKD7wg8=".into()),
     ];
+    let printed =
+        |log: &str, label: &str| log.lines().find_map(|l| l.trim().strip_prefix(label)).map(|v| v.trim().to_owned());
     let http = reqwest::Client::new();
     let first = Server::start(&env);
     tokio::time::sleep(Duration::from_millis(200)).await;
     let log = first.log.lock().unwrap().clone();
-    let secret = log
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("client_secret:"))
-        .unwrap_or_else(|| panic!("no generated secret in the log:\n{log}"))
-        .trim()
-        .to_owned();
+    let secret = printed(&log, "client_secret:").unwrap_or_else(|| panic!("no generated secret in the log:\n{log}"));
     assert!(log.contains("LATCHKEY_BOOTSTRAP_CLIENT_SECRET"), "says how to replace it");
+    assert_eq!(printed(&log, "username:").as_deref(), Some("admin"), "{log}");
+    let password = printed(&log, "password:").unwrap_or_else(|| panic!("no generated password in the log:\n{log}"));
+    assert!(log.contains("LATCHKEY_BOOTSTRAP_ADMIN_PASSWORD"), "says how to replace it");
     assert!(!dir.path().join("master.key").exists(), "a given master key is not written to disk");
     access_token(&http, &first, "root", "latchkey-operator", &secret, "admin").await;
+    assert!(console_sign_in(&http, &first, "admin", &password).await.is_some(), "the printed password signs in");
     first.stop();
 
     let second = Server::start(&env);
     tokio::time::sleep(Duration::from_millis(200)).await;
     let log = second.stop();
-    assert!(!log.contains("client_secret:"), "printed once only:\n{log}");
+    for label in ["client_secret:", "username:", "password:"] {
+        assert!(printed(&log, label).is_none(), "{label} printed once only:\n{log}");
+    }
+    assert!(!log.contains(&secret) && !log.contains(&password), "printed once only:\n{log}");
     let third = Server::start(&env);
     access_token(&http, &third, "root", "latchkey-operator", &secret, "admin").await;
+    assert!(console_sign_in(&http, &third, "admin", &password).await.is_some(), "the password is kept");
     third.stop();
 }
 
@@ -360,7 +419,7 @@ fn bad_settings_fail_fast() {
 
 both_backends!(
     restart_keeps_everything_and_logs_no_secrets,
-    first_start_generates_the_operator_client,
+    first_start_generates_the_operator_client_and_admin,
     migrations_up_down_up,
     migrate_command
 );

@@ -1,5 +1,6 @@
 //! sea-orm entities, one per table. Private to this crate: nothing outside sees a row type.
 
+pub mod admin_session;
 pub mod application;
 pub mod application_owner;
 pub mod oauth2_provider;

@@ -85,7 +85,7 @@ async fn list(
 ) -> Result<HttpResponse, AdminError> {
     let realm = load_realm(&state, &path).await?;
     let (page, per_page) = paging(&q)?;
-    let found = state.store.list_applications(realm.id, page, per_page).await?;
+    let found = state.store.list_applications(realm.id, q.search.as_deref(), page, per_page).await?;
     let mut items = Vec::with_capacity(found.items.len());
     for a in found.items {
         let owners = state.store.application_owners(a.id).await?;

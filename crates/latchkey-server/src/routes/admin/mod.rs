@@ -1,8 +1,10 @@
 //! The admin REST API under `/admin/v1`, protected like any resource server would protect
-//! itself: a bearer access token of the `root` realm with scope `admin`.
+//! itself: a bearer access token of the `root` realm with scope `admin`, or, for the console, a
+//! session cookie of a `root` administrator (with its CSRF token on state-changing requests).
 
 mod applications;
 mod realms;
+mod session;
 mod users;
 
 use crate::error::AdminError;
@@ -28,6 +30,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 AdminError::invalid_query(e.to_string(), field).into()
             }))
             .service(openapi)
+            .configure(session::configure)
             .service(
                 web::scope("")
                     .wrap(from_fn(require_admin))
@@ -44,14 +47,27 @@ async fn openapi() -> HttpResponse {
     HttpResponse::Ok().content_type("application/json").body(OPENAPI)
 }
 
-/// Lets the request through only with a valid `root` token carrying scope `admin`:
-/// no token or a bad one is 401, a valid one without the scope or of another realm is 403.
+/// Lets the request through only with a valid `root` token carrying scope `admin` (no token
+/// or a bad one is 401, a valid one without the scope or of another realm is 403), or, without
+/// a bearer token, with a live console session (and its CSRF token unless the method is safe).
 async fn require_admin(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let state = req.app_data::<web::Data<AppState>>().cloned().expect("AppState is registered");
-    let token = bearer_token(req.request()).ok_or_else(AdminError::missing_token)?.to_owned();
+    let Some(token) = bearer_token(req.request()).map(str::to_owned) else {
+        if req.request().cookie(crate::session::COOKIE).is_none() {
+            return Err(AdminError::missing_token().into());
+        }
+        let Some(signed_in) = crate::session::authenticate(&state, req.request()).await? else {
+            return Err(AdminError::unauthorized().into());
+        };
+        if !crate::session::csrf_ok(req.request(), &signed_in.token) {
+            return Err(AdminError::csrf().into());
+        }
+        tracing::Span::current().record("admin_user", signed_in.session.user.username.as_str());
+        return next.call(req).await;
+    };
     match tokens::check(&state, &token).await {
         Ok((realm, claims)) => {
             if !realm.name.is_root() || !claims.scope.split(' ').any(|s| s == "admin") {

@@ -75,7 +75,7 @@ pub(crate) async fn rotate(state: &AppState, realm: &Realm, alg: SigningAlg) -> 
 #[get("/realms")]
 async fn list(state: web::Data<AppState>, q: web::Query<PageQuery>) -> Result<HttpResponse, AdminError> {
     let (page, per_page) = paging(&q)?;
-    let found = state.store.list_realms(page, per_page).await?;
+    let found = state.store.list_realms(q.search.as_deref(), page, per_page).await?;
     let items = found.items.into_iter().map(|r| realm_dto(&state, r)).collect();
     Ok(HttpResponse::Ok().json(dto::Page { items, page, per_page, total: found.total }))
 }

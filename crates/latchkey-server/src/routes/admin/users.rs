@@ -56,7 +56,7 @@ async fn list(
 ) -> Result<HttpResponse, AdminError> {
     let realm = load_realm(&state, &path).await?;
     let (page, per_page) = paging(&q)?;
-    let found = state.store.list_users(realm.id, page, per_page).await?;
+    let found = state.store.list_users(realm.id, q.search.as_deref(), page, per_page).await?;
     let items = found.items.into_iter().map(user_dto).collect();
     Ok(HttpResponse::Ok().json(dto::Page { items, page, per_page, total: found.total }))
 }
