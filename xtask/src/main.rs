@@ -1,38 +1,57 @@
 //! `cargo xtask`: Latchkey's one task runner.
 //!
-//! - `cargo xtask run [ARGS…]`: build and start `latchkey serve` on the embedded database.
-//! - `cargo xtask test`: every test: unit, integration on SQLite and PostgreSQL, boundaries.
+//! - `cargo xtask run [ARGS…]`: build the console and start `latchkey serve` on the embedded
+//!   database.
+//! - `cargo xtask console`: build the console (wasm) into `frontend/dist`.
+//! - `cargo xtask test`: every test: unit, integration on SQLite and PostgreSQL, browser.
+//! - `cargo xtask e2e [ARGS…]`: the browser tests only, against a fresh server.
 //! - `cargo xtask tidy`: architecture boundaries, clippy and formatting.
 //! - `cargo xtask ci`: what `.ci/run` runs (tidy, then test).
+
+mod console;
+mod e2e;
 
 use anyhow::{Context, bail};
 use std::env;
 use std::net::TcpStream;
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 fn main() -> anyhow::Result<()> {
+    ensure_own_build()?;
     let mut args = env::args().skip(1);
     let task = args.next().unwrap_or_default();
     let rest: Vec<String> = args.collect();
     match task.as_str() {
         "run" => run(&rest),
+        "console" => console::build(),
         "test" => test(&rest),
+        "e2e" => e2e::run(&rest),
         "tidy" => tidy(),
         "ci" => {
             tidy()?;
             test(&rest)
         }
         _ => {
-            eprintln!("usage: cargo xtask <run|test|tidy|ci>");
-            eprintln!("  run   build and start `latchkey serve` (console and endpoints on SQLite in ./data)");
-            eprintln!("  test  every test, on SQLite and PostgreSQL (PostgreSQL must be reachable)");
+            eprintln!("usage: cargo xtask <run|console|test|e2e|tidy|ci>");
+            eprintln!(
+                "  run      build the console and start `latchkey serve` (console and endpoints on SQLite in ./data)"
+            );
+            eprintln!("  console  build the console into frontend/dist");
+            eprintln!(
+                "  test     every test: Rust on SQLite and PostgreSQL (which must be reachable), then the browser tests"
+            );
+            eprintln!("  e2e      the browser tests only, against a fresh server");
             eprintln!("  tidy  architecture boundaries and formatting");
             eprintln!("  ci    tidy, then test: what .ci/run runs");
             bail!("unknown task `{task}`")
         }
     }
 }
+
+/// Packages built for the host: every one but the wasm console.
+const HOST: [&str; 3] = ["--workspace", "--exclude", "frontend"];
 
 fn cargo() -> Command {
     let mut c = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
@@ -51,6 +70,55 @@ fn project_root() -> std::path::PathBuf {
     std::path::Path::new(manifest.trim()).parent().expect("Cargo.toml has a folder").to_owned()
 }
 
+/// Clones that share one target directory share `target/debug/xtask`, and cargo does not copy a
+/// fresh build over another clone's binary. If this binary was built from another clone, make
+/// this clone's xtask out of date and run it through cargo instead (once).
+fn ensure_own_build() -> anyhow::Result<()> {
+    let root = project_root();
+    if Path::new(env!("CARGO_MANIFEST_DIR")) == root.join("xtask") || env::var_os("XTASK_REBUILT").is_some() {
+        return Ok(());
+    }
+    touch(&root.join("xtask/src/main.rs"))?;
+    let s = cargo()
+        .args(["xtask"])
+        .args(env::args().skip(1))
+        .env("XTASK_REBUILT", "1")
+        .status()
+        .context("re-running this clone's xtask")?;
+    std::process::exit(s.code().unwrap_or(1));
+}
+
+/// Sets a file's modification time to now, so that cargo rebuilds what it belongs to.
+fn touch(path: &Path) -> anyhow::Result<()> {
+    let f = std::fs::File::options().write(true).open(path).with_context(|| format!("opening {}", path.display()))?;
+    f.set_modified(std::time::SystemTime::now())?;
+    Ok(())
+}
+
+/// Builds the `latchkey` binary and makes sure `target/debug/latchkey` is this clone's: with a
+/// target directory shared between clones, cargo would leave another clone's binary there.
+fn build_server_binary() -> anyhow::Result<()> {
+    touch(&project_root().join("crates/latchkey-server/src/main.rs"))?;
+    let mut c = cargo();
+    c.args(["build", "--quiet", "-p", "latchkey-server", "--bin", "latchkey"]);
+    status(c)
+}
+
+/// The `latchkey` binary [`build_server_binary`] builds.
+fn server_binary() -> anyhow::Result<std::path::PathBuf> {
+    Ok(target_dir()?.join("debug/latchkey"))
+}
+
+/// Cargo's target directory (honours CARGO_TARGET_DIR).
+fn target_dir() -> anyhow::Result<std::path::PathBuf> {
+    let out = cargo().args(["metadata", "--format-version", "1", "--no-deps"]).output()?;
+    let meta = String::from_utf8(out.stdout)?;
+    let key = "\"target_directory\":\"";
+    let start = meta.find(key).context("cargo metadata has no target_directory")? + key.len();
+    let end = start + meta[start..].find('"').context("unterminated target_directory")?;
+    Ok(std::path::PathBuf::from(&meta[start..end]))
+}
+
 fn status(mut c: Command) -> anyhow::Result<()> {
     let shown = format!("{c:?}");
     let s = c.status().with_context(|| format!("running {shown}"))?;
@@ -61,8 +129,10 @@ fn status(mut c: Command) -> anyhow::Result<()> {
 }
 
 fn run(args: &[String]) -> anyhow::Result<()> {
-    let mut c = cargo();
-    c.args(["run", "--package", "latchkey-server", "--bin", "latchkey", "--", "serve"]).args(args);
+    console::build()?;
+    build_server_binary()?;
+    let mut c = Command::new(server_binary()?);
+    c.arg("serve").args(args).current_dir(project_root());
     status(c)
 }
 
@@ -95,13 +165,18 @@ fn ensure_postgres() -> anyhow::Result<()> {
 
 fn test(args: &[String]) -> anyhow::Result<()> {
     ensure_postgres()?;
+    // The process tests run target/debug/latchkey.
+    build_server_binary()?;
     // Doc tests first (nextest does not run them), so that nextest's summary closes the output.
     let mut c = cargo();
-    c.args(["test", "--workspace", "--doc", "--quiet"]);
+    c.args(["test", "--doc", "--quiet"]).args(HOST);
     status(c)?;
     let mut c = cargo();
-    c.args(["nextest", "run", "--workspace", "--no-fail-fast"]).args(args);
-    status(c)
+    c.args(["nextest", "run", "--no-fail-fast"]).args(HOST).args(args);
+    let rust = status(c);
+    // The browser tests run even when a Rust test failed, so one run reports both.
+    let browser = e2e::run(&[]);
+    rust.and(browser)
 }
 
 /// Crates that must not know HTTP or SQL.
@@ -126,21 +201,16 @@ fn tidy() -> anyhow::Result<()> {
     if deps.iter().any(|d| *d != "serde") {
         bail!("latchkey-api-types may depend on serde only, found: {deps:?}");
     }
+    console::ensure_wasm_target()?;
     let mut c = cargo();
     c.args(["check", "--quiet", "-p", "latchkey-api-types", "--target", "wasm32-unknown-unknown"]);
-    if Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).contains("wasm32-unknown-unknown"))
-        .unwrap_or(false)
-    {
-        status(c)?;
-    } else {
-        bail!("the wasm32-unknown-unknown target is missing: rustup target add wasm32-unknown-unknown");
-    }
+    status(c)?;
     let mut c = cargo();
-    c.args(["clippy", "--workspace", "--all-targets", "--quiet", "--", "-D", "warnings"]);
+    c.args(["clippy", "--all-targets", "--quiet"]).args(HOST).args(["--", "-D", "warnings"]);
     status(c).context("clippy")?;
+    let mut c = cargo();
+    c.args(["clippy", "--quiet", "-p", "frontend", "--target", "wasm32-unknown-unknown", "--", "-D", "warnings"]);
+    status(c).context("clippy (console)")?;
     let mut c = cargo();
     c.args(["fmt", "--all", "--check"]);
     status(c).context("formatting: run `cargo fmt --all`")?;

@@ -135,6 +135,12 @@ pub struct SigningKey {
     pub expires_at: Option<i64>,
 }
 
+/// `GET /realms/{realm}/keys`: every key still published, not paginated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SigningKeys {
+    pub items: Vec<SigningKey>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Application {
     pub client_id: String,

@@ -126,6 +126,9 @@ impl ApplicationSettings {
     /// The rules that tie fields together. Single fields are already parsed.
     pub fn validate(&self) -> Result<(), FieldError> {
         let text_ok = |s: &str, max: usize| s.chars().count() <= max && !s.chars().any(char::is_control);
+        if self.client_name.trim().is_empty() {
+            return Err(FieldError::new("client_name", "must not be empty"));
+        }
         if !text_ok(&self.client_name, 255) {
             return Err(FieldError::new("client_name", "must be at most 255 characters without control characters"));
         }
@@ -242,6 +245,8 @@ mod tests {
         check(|s| s.access_token_lifetime = Some(86_401), Some("access_token_lifetime"));
         check(|s| s.access_token_lifetime = Some(60), None);
         check(|s| s.client_name = "a\u{0}b".into(), Some("client_name"));
+        check(|s| s.client_name = String::new(), Some("client_name"));
+        check(|s| s.client_name = "  ".into(), Some("client_name"));
     }
 
     #[test]

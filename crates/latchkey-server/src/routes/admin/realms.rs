@@ -177,7 +177,7 @@ async fn update_provider(
 async fn list_keys(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, AdminError> {
     let realm = load_realm(&state, &path).await?;
     let keys: Vec<_> = state.store.verification_keys(realm.id).await?.into_iter().map(key_dto).collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": keys })))
+    Ok(HttpResponse::Ok().json(dto::SigningKeys { items: keys }))
 }
 
 #[post("/realms/{realm}/keys/rotate")]
