@@ -1,7 +1,9 @@
 //! Building blocks shared by the pages: form state and fields that show the API's field
-//! errors, the success status region, confirm dialogs, a shown-once secret, navigation.
+//! errors, the success status region, confirm dialogs, a shown-once secret, navigation, and the
+//! loading, error and empty states of lists and pages.
 
 use crate::api::ApiError;
+use latchkey_api_types::Page;
 use leptos::ev::KeyboardEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -164,6 +166,26 @@ fn FieldError(form: FormState, id: &'static str) -> impl IntoView {
     move || form.field_error(id).map(|m| view! { <p class="field-error" id=error_id(id)>{m}</p> })
 }
 
+/// A field's frame around its control: the label, then the control, an optional hint and the
+/// error line.
+#[component]
+pub fn Field(
+    form: FormState,
+    id: &'static str,
+    label: &'static str,
+    hint: Option<&'static str>,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            {children()}
+            {hint.map(|h| view! { <p class="hint">{h}</p> })}
+            <FieldError form id />
+        </div>
+    }
+}
+
 /// A labelled text-like input bound to `value`.
 #[component]
 pub fn TextField(
@@ -178,8 +200,7 @@ pub fn TextField(
 ) -> impl IntoView {
     let invalid = move || form.field_error(id).is_some();
     view! {
-        <div class="field">
-            <label for=id>{label}</label>
+        <Field form id label hint>
             <input
                 id=id
                 name=id
@@ -192,9 +213,7 @@ pub fn TextField(
                 aria-invalid=move || invalid().then_some("true")
                 aria-describedby=move || invalid().then(|| error_id(id))
             />
-            {hint.map(|h| view! { <p class="hint">{h}</p> })}
-            <FieldError form id />
-        </div>
+        </Field>
     }
 }
 
@@ -210,8 +229,7 @@ pub fn TextArea(
 ) -> impl IntoView {
     let invalid = move || form.field_error(id).is_some();
     view! {
-        <div class="field">
-            <label for=id>{label}</label>
+        <Field form id label hint>
             <textarea
                 id=id
                 name=id
@@ -222,9 +240,7 @@ pub fn TextArea(
                 aria-invalid=move || invalid().then_some("true")
                 aria-describedby=move || invalid().then(|| error_id(id))
             ></textarea>
-            {hint.map(|h| view! { <p class="hint">{h}</p> })}
-            <FieldError form id />
-        </div>
+        </Field>
     }
 }
 
@@ -261,8 +277,7 @@ pub fn SelectField(
 ) -> impl IntoView {
     let invalid = move || form.field_error(id).is_some();
     view! {
-        <div class="field">
-            <label for=id>{label}</label>
+        <Field form id label hint>
             <select
                 id=id
                 name=id
@@ -282,9 +297,7 @@ pub fn SelectField(
                     })
                     .collect_view()}
             </select>
-            {hint.map(|h| view! { <p class="hint">{h}</p> })}
-            <FieldError form id />
-        </div>
+        </Field>
     }
 }
 
@@ -312,8 +325,7 @@ pub fn MultiSelect(
         values.set(picked);
     };
     view! {
-        <div class="field">
-            <label for=id>{label}</label>
+        <Field form id label hint>
             <select
                 id=id
                 name=id
@@ -335,9 +347,7 @@ pub fn MultiSelect(
                     })
                     .collect_view()}
             </select>
-            {hint.map(|h| view! { <p class="hint">{h}</p> })}
-            <FieldError form id />
-        </div>
+        </Field>
     }
 }
 
@@ -416,18 +426,56 @@ pub fn Submit(form: FormState, label: &'static str, #[prop(optional)] class: &'s
 // ---------------------------------------------------------------------------------------------
 // Dialogs
 
+/// A confirmed action: whether its dialog is open, whether it runs, and its last error (shown
+/// in the dialog).
+#[derive(Clone, Copy)]
+pub struct ConfirmState {
+    pub open: RwSignal<bool>,
+    pub busy: RwSignal<bool>,
+    pub error: RwSignal<Option<ApiError>>,
+}
+
+impl ConfirmState {
+    pub fn new() -> Self {
+        Self { open: RwSignal::new(false), busy: RwSignal::new(false), error: RwSignal::new(None) }
+    }
+
+    /// Opens the dialog, without the last error.
+    pub fn ask(&self) {
+        self.error.set(None);
+        self.open.set(true);
+    }
+
+    /// Runs `fut`, busy meanwhile; a failure shows in the dialog, a success goes to `ok`.
+    pub fn run<T: 'static>(
+        &self,
+        fut: impl Future<Output = Result<T, ApiError>> + 'static,
+        ok: impl FnOnce(T) + 'static,
+    ) {
+        let this = *self;
+        this.busy.set(true);
+        spawn_local(async move {
+            let result = fut.await;
+            this.busy.set(false);
+            match result {
+                Ok(v) => ok(v),
+                Err(e) => this.error.set(Some(e)),
+            }
+        });
+    }
+}
+
 /// A modal confirm dialog: focuses its confirm button, closes on Escape or Cancel, and gives
 /// focus back to what had it.
 #[component]
 pub fn ConfirmDialog(
-    open: RwSignal<bool>,
+    state: ConfirmState,
     title: &'static str,
     #[prop(into)] message: Signal<String>,
     confirm: &'static str,
-    #[prop(into)] busy: Signal<bool>,
     on_confirm: Callback<()>,
-    #[prop(optional)] error: Option<RwSignal<Option<ApiError>>>,
 ) -> impl IntoView {
+    let ConfirmState { open, busy, error } = state;
     let confirm_ref = NodeRef::<leptos::html::Button>::new();
     let opener = StoredValue::new_local(None::<web_sys::HtmlElement>);
     Effect::new(move |_| {
@@ -449,9 +497,7 @@ pub fn ConfirmDialog(
         }
     });
     let close = move || {
-        if let Some(e) = error {
-            e.set(None);
-        }
+        error.set(None);
         open.set(false);
     };
     let cancel_ref = NodeRef::<leptos::html::Button>::new();
@@ -493,11 +539,7 @@ pub fn ConfirmDialog(
                 >
                     <h2 id=format!("{id}-title")>{title}</h2>
                     <p id=format!("{id}-message")>{move || message.get()}</p>
-                    {move || {
-                        error
-                            .and_then(|e| e.get())
-                            .map(|e| view! { <div role="alert" class="alert">{e.message()}</div> })
-                    }}
+                    {move || error.get().map(|e| view! { <div role="alert" class="alert">{e.message()}</div> })}
                     <div class="actions">
                         <button
                             type="button"
@@ -643,6 +685,84 @@ pub fn SearchBox(id: &'static str, label: &'static str, on_search: Callback<Stri
 pub fn query(key: &'static str) -> Memo<String> {
     let q = leptos_router::hooks::use_query_map();
     Memo::new(move |_| q.read().get(key).unwrap_or_default())
+}
+
+/// The page's `?page=` number: 1 when absent or not a number.
+pub fn page_query() -> Memo<u64> {
+    let page = query("page");
+    Memo::new(move |_| page.get().parse::<u64>().unwrap_or(1).max(1))
+}
+
+/// A searchable list's place in the URL (`?search=`, `?page=`), and the callbacks of its search
+/// box and pager, which replace the current history entry.
+#[derive(Clone, Copy)]
+pub struct ListQuery {
+    pub search: Memo<String>,
+    pub page: Memo<u64>,
+    pub on_search: Callback<String>,
+    pub on_page: Callback<u64>,
+}
+
+impl ListQuery {
+    /// For the list at `path()` (read untracked, when the search or the page changes).
+    pub fn new(path: impl Fn() -> String + Copy + Send + Sync + 'static) -> Self {
+        let search = query("search");
+        let replace = replacer();
+        let replace_page = replace.clone();
+        let on_search = Callback::new(move |s: String| replace(&with_query(&path(), &s, 1)));
+        let on_page = Callback::new(move |p: u64| replace_page(&with_query(&path(), &search.get_untracked(), p)));
+        Self { search, page: page_query(), on_search, on_page }
+    }
+
+    /// The empty state: "No {things} yet.", or "No {things} match “{search}”." while searching.
+    pub fn empty_text(&self, things: &str) -> String {
+        let search = self.search.get();
+        if search.is_empty() { format!("No {things} yet.") } else { format!("No {things} match “{search}”.") }
+    }
+}
+
+/// A paged list as it loads: "Loading…", then its error in an alert, the `empty` text when it
+/// has no items, or `table(items)` and the pager.
+pub fn paged_list<T, V: IntoView + 'static>(
+    loaded: Option<Result<Page<T>, ApiError>>,
+    empty: impl FnOnce() -> String,
+    on_page: Callback<u64>,
+    table: impl FnOnce(Vec<T>) -> V,
+) -> AnyView {
+    match loaded {
+        None => view! { <Loading /> }.into_any(),
+        Some(Err(e)) => view! { <div role="alert" class="alert">{e.message()}</div> }.into_any(),
+        Some(Ok(p)) if p.items.is_empty() => view! { <p class="empty">{empty()}</p> }.into_any(),
+        Some(Ok(Page { items, page, per_page, total })) => view! {
+            {table(items)}
+            <Pager page per_page total on_page />
+        }
+        .into_any(),
+    }
+}
+
+/// One loaded thing: "Loading…", then `f(value)`, rendered once (not again when the value is
+/// updated, so a form keeps its state and its messages), or the error, as `error_text` tells
+/// it, in an alert.
+pub fn when_loaded<T, V>(
+    res: LocalResource<Result<T, ApiError>>,
+    error_text: impl Fn(&ApiError) -> String + Send + Sync + 'static,
+    f: impl Fn(T) -> V + Send + Sync + 'static,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    // None while loading, then whether it loaded.
+    let loaded = Memo::new(move |_| res.with(|r| r.as_ref().map(Result::is_ok)));
+    move || match loaded.get() {
+        None => view! { <Loading /> }.into_any(),
+        Some(true) => res.get_untracked().and_then(Result::ok).map(&f).into_any(),
+        Some(false) => {
+            let msg = res.get_untracked().and_then(Result::err).map(|e| error_text(&e)).unwrap_or_default();
+            view! { <div role="alert" class="alert">{msg}</div> }.into_any()
+        }
+    }
 }
 
 /// `path?search=…&page=…` without the empty or default ones.

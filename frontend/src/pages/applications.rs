@@ -3,20 +3,20 @@
 
 use crate::api::{self, ApiError};
 use crate::components::{
-    CheckboxField, ConfirmDialog, Flash, FormAlert, FormState, Go, Loading, MultiSelect, OwnersField, Pager, SearchBox,
-    SecretOnce, SelectField, Submit, TextArea, TextField, navigator, param, query, replacer, with_query,
+    CheckboxField, ConfirmDialog, ConfirmState, Field, Flash, FormAlert, FormState, Go, ListQuery, Loading,
+    MultiSelect, OwnersField, SearchBox, SecretOnce, SelectField, Submit, TextArea, TextField, navigator, paged_list,
+    param, when_loaded,
 };
 use crate::util::{focus_id, lines, non_empty, random_secret, set_title, tokens};
 use latchkey_api_types::admin::{Application, CreateApplication, CreatedApplication, PatchApplication};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_router::components::{A, Outlet};
 
 const PER_PAGE: u64 = 50;
 
 /// Every grant type the API knows, with its label.
-pub const GRANT_TYPES: &[(&str, &str)] = &[
+const GRANT_TYPES: &[(&str, &str)] = &[
     ("authorization_code", "Authorization Code"),
     ("client_credentials", "Client Credentials"),
     ("refresh_token", "Refresh Token"),
@@ -52,6 +52,18 @@ fn apps_path(realm: &str) -> String {
     format!("/console/realms/{realm}/applications")
 }
 
+/// The `<select multiple>` "Grant Types" (`grant_types`) of an application or of a realm.
+#[component]
+pub fn GrantTypesField(form: FormState, values: RwSignal<Vec<String>>, hint: &'static str) -> impl IntoView {
+    view! { <MultiSelect form id="grant_types" label="Grant Types" values options=GRANT_TYPES hint /> }
+}
+
+/// The "Default scopes" input (`default_scopes`, space-separated) of an application or of a realm.
+#[component]
+pub fn DefaultScopesField(form: FormState, value: RwSignal<String>, hint: &'static str) -> impl IntoView {
+    view! { <TextField form id="default_scopes" label="Default scopes" value hint /> }
+}
+
 // ---------------------------------------------------------------------------------------------
 // List
 
@@ -59,72 +71,56 @@ fn apps_path(realm: &str) -> String {
 pub fn ApplicationsPage() -> impl IntoView {
     let realm = param("realm");
     Effect::new(move |_| set_title(&format!("Applications · {}", realm.get())));
-    let search = query("search");
-    let page = query("page");
-    let page = Memo::new(move |_| page.get().parse::<u64>().unwrap_or(1).max(1));
-    let apps = LocalResource::new(move || api::list_applications(realm.get(), search.get(), page.get(), PER_PAGE));
-    let replace = replacer();
-    let replace2 = replace.clone();
-    let on_search = Callback::new(move |s: String| replace(&with_query(&apps_path(&realm.get_untracked()), &s, 1)));
-    let on_page = Callback::new(move |p: u64| {
-        replace2(&with_query(&apps_path(&realm.get_untracked()), &search.get_untracked(), p))
-    });
-    let list = move || match apps.get() {
-        None => view! { <Loading /> }.into_any(),
-        Some(Err(e)) => view! { <div role="alert" class="alert">{e.message()}</div> }.into_any(),
-        Some(Ok(p)) if p.items.is_empty() => {
-            let text = if search.get().is_empty() {
-                "No applications yet.".to_owned()
-            } else {
-                format!("No applications match “{}”.", search.get())
-            };
-            view! { <p class="empty">{text}</p> }.into_any()
-        }
-        Some(Ok(p)) => {
-            let realm = realm.get();
-            view! {
-                <table class="list">
-                    <thead>
-                        <tr>
-                            <th scope="col">"Client ID"</th>
-                            <th scope="col">"Name"</th>
-                            <th scope="col">"Type"</th>
-                            <th scope="col">"Grant types"</th>
-                            <th scope="col">"Status"</th>
-                        </tr>
-                    </thead>
-                    <tbody>
-                        {p
-                            .items
-                            .into_iter()
-                            .map(|a| {
-                                let href = format!("{}/{}/general", apps_path(&realm), a.client_id);
-                                let grants = a.grant_types.iter().map(|g| grant_label(g)).collect::<Vec<_>>().join(", ");
-                                view! {
-                                    <tr>
-                                        <td>
-                                            <a href=href class="mono">
-                                                {a.client_id.clone()}
-                                            </a>
-                                        </td>
-                                        <td>{a.client_name.clone()}</td>
-                                        <td>{app_type_label(&a.application_type).to_owned()}</td>
-                                        <td class="small">{grants}</td>
-                                        <td>
-                                            <span class="badge" class:on=a.enabled class:off=!a.enabled>
-                                                {if a.enabled { "Enabled" } else { "Disabled" }}
-                                            </span>
-                                        </td>
-                                    </tr>
-                                }
-                            })
-                            .collect_view()}
-                    </tbody>
-                </table>
-                <Pager page=p.page per_page=p.per_page total=p.total on_page />
-            }
-            .into_any()
-        }
+    let q = ListQuery::new(move || apps_path(&realm.get_untracked()));
+    let apps = LocalResource::new(move || api::list_applications(realm.get(), q.search.get(), q.page.get(), PER_PAGE));
+    let list = move || {
+        paged_list(
+            apps.get(),
+            || q.empty_text("applications"),
+            q.on_page,
+            |items| {
+                let realm = realm.get();
+                view! {
+                    <table class="list">
+                        <thead>
+                            <tr>
+                                <th scope="col">"Client ID"</th>
+                                <th scope="col">"Name"</th>
+                                <th scope="col">"Type"</th>
+                                <th scope="col">"Grant types"</th>
+                                <th scope="col">"Status"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {items
+                                .into_iter()
+                                .map(|a| {
+                                    let href = format!("{}/{}/general", apps_path(&realm), a.client_id);
+                                    let grants = a.grant_types.iter().map(|g| grant_label(g)).collect::<Vec<_>>().join(", ");
+                                    view! {
+                                        <tr>
+                                            <td>
+                                                <a href=href class="mono">
+                                                    {a.client_id.clone()}
+                                                </a>
+                                            </td>
+                                            <td>{a.client_name.clone()}</td>
+                                            <td>{app_type_label(&a.application_type).to_owned()}</td>
+                                            <td class="small">{grants}</td>
+                                            <td>
+                                                <span class="badge" class:on=a.enabled class:off=!a.enabled>
+                                                    {if a.enabled { "Enabled" } else { "Disabled" }}
+                                                </span>
+                                            </td>
+                                        </tr>
+                                    }
+                                })
+                                .collect_view()}
+                        </tbody>
+                    </table>
+                }
+            },
+        )
     };
     view! {
         <div class="page-head">
@@ -136,7 +132,7 @@ pub fn ApplicationsPage() -> impl IntoView {
                 "+ Custom Application"
             </a>
         </div>
-        <SearchBox id="search" label="Search applications" initial=search.get_untracked() on_search />
+        <SearchBox id="search" label="Search applications" initial=q.search.get_untracked() on_search=q.on_search />
         {list}
     }
 }
@@ -300,8 +296,14 @@ pub fn NewApplicationPage() -> impl IntoView {
                     {web
                         .then(|| {
                             view! {
-                                <div class="field">
-                                    <label for="client_secret">"Client Secret"</label>
+                                <Field
+                                    form
+                                    id="client_secret"
+                                    label="Client Secret"
+                                    hint=Some(
+                                        "At least 8 characters. Type one, generate one (32 random bytes), or leave it empty and the server generates one.",
+                                    )
+                                >
                                     <div class="input-with-button">
                                         <input
                                             id="client_secret"
@@ -321,20 +323,7 @@ pub fn NewApplicationPage() -> impl IntoView {
                                             "Generate"
                                         </button>
                                     </div>
-                                    <p class="hint">
-                                        "At least 8 characters. Type one, generate one (32 random bytes), or leave it empty and the server generates one."
-                                    </p>
-                                    {move || {
-                                        form.field_error("client_secret")
-                                            .map(|m| {
-                                                view! {
-                                                    <p class="field-error" id="client_secret-error">
-                                                        {m}
-                                                    </p>
-                                                }
-                                            })
-                                    }}
-                                </div>
+                                </Field>
                             }
                         })}
                     <div class="actions">
@@ -414,13 +403,6 @@ pub fn ApplicationLayout() -> impl IntoView {
     let app = LocalResource::new(move || api::application(realm.get(), client_id.get()));
     provide_context(AppRes(app));
     Effect::new(move |_| set_title(&format!("{} · Applications · {}", client_id.get(), realm.get())));
-    let state = Memo::new(move |_| {
-        app.with(|a| match a {
-            None => 0,
-            Some(Ok(_)) => 1,
-            Some(Err(_)) => 2,
-        })
-    });
     let base = move || format!("{}/{}", apps_path(&realm.get()), client_id.get());
     let title = move || {
         app.with(|a| match a {
@@ -461,24 +443,17 @@ pub fn ApplicationLayout() -> impl IntoView {
             {tab("credentials", "Credentials")}
             {tab("try", "Try it")}
         </nav>
-        {move || match state.get() {
-            0 => view! { <Loading /> }.into_any(),
-            1 => view! { <Outlet /> }.into_any(),
-            _ => {
-                let msg = app
-                    .get_untracked()
-                    .and_then(Result::err)
-                    .map(|e| {
-                        if e.status() == 404 {
-                            format!("There is no application “{}” in this realm.", client_id.get_untracked())
-                        } else {
-                            e.message()
-                        }
-                    })
-                    .unwrap_or_default();
-                view! { <div role="alert" class="alert">{msg}</div> }.into_any()
-            }
-        }}
+        {when_loaded(
+            app,
+            move |e| {
+                if e.status() == 404 {
+                    format!("There is no application “{}” in this realm.", client_id.get_untracked())
+                } else {
+                    e.message()
+                }
+            },
+            |_| view! { <Outlet /> },
+        )}
     }
 }
 
@@ -523,24 +498,14 @@ fn GeneralForm(app: Application) -> impl IntoView {
         });
     };
 
-    let dialog_open = RwSignal::new(false);
-    let deleting = RwSignal::new(false);
-    let delete_error = RwSignal::new(None::<ApiError>);
+    let delete = ConfirmState::new();
     let id = client_id.clone();
     let confirm_delete = Callback::new(move |()| {
-        let (realm, id, go) = (realm.get_untracked(), id.clone(), go.clone());
-        deleting.set(true);
-        spawn_local(async move {
-            let r = api::delete_application(realm.clone(), id).await;
-            deleting.set(false);
-            match r {
-                Ok(()) => {
-                    let to = apps_path(&realm);
-                    flash.show_at(to.clone(), "Application deleted.");
-                    go(&to);
-                }
-                Err(e) => delete_error.set(Some(e)),
-            }
+        let (realm, go) = (realm.get_untracked(), go.clone());
+        delete.run(api::delete_application(realm.clone(), id.clone()), move |()| {
+            let to = apps_path(&realm);
+            flash.show_at(to.clone(), "Application deleted.");
+            go(&to);
         });
     });
     view! {
@@ -558,25 +523,16 @@ fn GeneralForm(app: Application) -> impl IntoView {
         <section class="card danger-zone" aria-labelledby="danger-title">
             <h2 id="danger-title">"Delete this application"</h2>
             <p class="muted">"Its tokens stop working when they expire; its client ID becomes free again."</p>
-            <button
-                type="button"
-                class="danger"
-                on:click=move |_| {
-                    delete_error.set(None);
-                    dialog_open.set(true);
-                }
-            >
+            <button type="button" class="danger" on:click=move |_| delete.ask()>
                 "Delete application"
             </button>
         </section>
         <ConfirmDialog
-            open=dialog_open
+            state=delete
             title="Delete application"
             message=format!("Delete the application “{client_id}”? This cannot be undone.")
             confirm="Delete application"
-            busy=deleting
             on_confirm=confirm_delete
-            error=delete_error
         />
     }
 }
@@ -645,12 +601,9 @@ fn SignOnForm(app: Application) -> impl IntoView {
                 rows=3
                 hint="Redirect URIs, one per line: https, or http for localhost only."
             />
-            <MultiSelect
+            <GrantTypesField
                 form
-                id="grant_types"
-                label="Grant Types"
                 values=grant_types
-                options=GRANT_TYPES
                 hint="Ctrl-click (⌘-click) to select several. Client Credentials needs a Web application."
             />
             <TextField
@@ -660,10 +613,8 @@ fn SignOnForm(app: Application) -> impl IntoView {
                 value=allowed_scopes
                 hint="Space-separated scopes this application may ask for."
             />
-            <TextField
+            <DefaultScopesField
                 form
-                id="default_scopes"
-                label="Default scopes"
                 value=default_scopes
                 hint="Space-separated scopes granted when a request names none."
             />
@@ -714,25 +665,14 @@ fn Credentials(app: Application) -> impl IntoView {
         .into_any();
     }
     let new_secret = RwSignal::new(None::<String>);
-    let dialog_open = RwSignal::new(false);
-    let rotating = RwSignal::new(false);
-    let error = RwSignal::new(None::<ApiError>);
+    let rotate = ConfirmState::new();
     let client_id = app.client_id.clone();
     let confirm = Callback::new(move |()| {
-        let (realm, id) = (realm.get_untracked(), client_id.clone());
-        rotating.set(true);
-        spawn_local(async move {
-            let r = api::rotate_secret(realm, id).await;
-            rotating.set(false);
-            match r {
-                Ok(s) => {
-                    dialog_open.set(false);
-                    new_secret.set(Some(s.client_secret));
-                    flash.show("Secret rotated.");
-                    focus_id("new_client_secret");
-                }
-                Err(e) => error.set(Some(e)),
-            }
+        rotate.run(api::rotate_secret(realm.get_untracked(), client_id.clone()), move |s| {
+            rotate.open.set(false);
+            new_secret.set(Some(s.client_secret));
+            flash.show("Secret rotated.");
+            focus_id("new_client_secret");
         });
     });
     view! {
@@ -750,27 +690,18 @@ fn Credentials(app: Application) -> impl IntoView {
                     .map(|s| view! { <SecretOnce id="new_client_secret" label="New client secret" secret=s /> })
             }}
             <div class="actions">
-                <button
-                    type="button"
-                    class="primary"
-                    on:click=move |_| {
-                        error.set(None);
-                        dialog_open.set(true);
-                    }
-                >
+                <button type="button" class="primary" on:click=move |_| rotate.ask()>
                     "Rotate secret"
                 </button>
             </div>
         </section>
         <ConfirmDialog
-            open=dialog_open
+            state=rotate
             title="Rotate secret"
             message="A new secret replaces the current one, which stops working at once."
                 .to_owned()
             confirm="Rotate secret"
-            busy=rotating
             on_confirm=confirm
-            error
         />
     }
     .into_any()

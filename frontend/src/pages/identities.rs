@@ -2,14 +2,13 @@
 
 use crate::api::{self, ApiError};
 use crate::components::{
-    CheckboxField, ConfirmDialog, Flash, FormAlert, FormState, Loading, Pager, SearchBox, Submit, TextField, navigator,
-    param, query, replacer, with_query,
+    CheckboxField, ConfirmDialog, ConfirmState, Flash, FormAlert, FormState, ListQuery, SearchBox, Submit, TextField,
+    navigator, paged_list, param, when_loaded,
 };
 use crate::util::{non_empty, set_title};
 use latchkey_api_types::admin::{CreateUser, PatchUser, User};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 const PER_PAGE: u64 = 50;
 
@@ -25,68 +24,52 @@ fn full_name(u: &User) -> String {
 pub fn IdentitiesPage() -> impl IntoView {
     let realm = param("realm");
     Effect::new(move |_| set_title(&format!("Identities · {}", realm.get())));
-    let search = query("search");
-    let page = query("page");
-    let page = Memo::new(move |_| page.get().parse::<u64>().unwrap_or(1).max(1));
-    let users = LocalResource::new(move || api::list_users(realm.get(), search.get(), page.get(), PER_PAGE));
-    let replace = replacer();
-    let replace2 = replace.clone();
-    let on_search = Callback::new(move |s: String| replace(&with_query(&ids_path(&realm.get_untracked()), &s, 1)));
-    let on_page = Callback::new(move |p: u64| {
-        replace2(&with_query(&ids_path(&realm.get_untracked()), &search.get_untracked(), p))
-    });
-    let list = move || match users.get() {
-        None => view! { <Loading /> }.into_any(),
-        Some(Err(e)) => view! { <div role="alert" class="alert">{e.message()}</div> }.into_any(),
-        Some(Ok(p)) if p.items.is_empty() => {
-            let text = if search.get().is_empty() {
-                "No identities yet.".to_owned()
-            } else {
-                format!("No identities match “{}”.", search.get())
-            };
-            view! { <p class="empty">{text}</p> }.into_any()
-        }
-        Some(Ok(p)) => {
-            let realm = realm.get();
-            view! {
-                <table class="list">
-                    <thead>
-                        <tr>
-                            <th scope="col">"Username"</th>
-                            <th scope="col">"Name"</th>
-                            <th scope="col">"Email"</th>
-                            <th scope="col">"Status"</th>
-                        </tr>
-                    </thead>
-                    <tbody>
-                        {p
-                            .items
-                            .into_iter()
-                            .map(|u| {
-                                let href = format!("{}/{}", ids_path(&realm), u.username);
-                                view! {
-                                    <tr>
-                                        <td>
-                                            <a href=href>{u.username.clone()}</a>
-                                            {u.is_admin.then(|| view! { <span class="tag">"Administrator"</span> })}
-                                        </td>
-                                        <td>{full_name(&u)}</td>
-                                        <td>{u.email.clone().unwrap_or_default()}</td>
-                                        <td>
-                                            <span class="badge" class:on=u.enabled class:off=!u.enabled>
-                                                {if u.enabled { "Enabled" } else { "Disabled" }}
-                                            </span>
-                                        </td>
-                                    </tr>
-                                }
-                            })
-                            .collect_view()}
-                    </tbody>
-                </table>
-                <Pager page=p.page per_page=p.per_page total=p.total on_page />
-            }
-            .into_any()
-        }
+    let q = ListQuery::new(move || ids_path(&realm.get_untracked()));
+    let users = LocalResource::new(move || api::list_users(realm.get(), q.search.get(), q.page.get(), PER_PAGE));
+    let list = move || {
+        paged_list(
+            users.get(),
+            || q.empty_text("identities"),
+            q.on_page,
+            |items| {
+                let realm = realm.get();
+                view! {
+                    <table class="list">
+                        <thead>
+                            <tr>
+                                <th scope="col">"Username"</th>
+                                <th scope="col">"Name"</th>
+                                <th scope="col">"Email"</th>
+                                <th scope="col">"Status"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {items
+                                .into_iter()
+                                .map(|u| {
+                                    let href = format!("{}/{}", ids_path(&realm), u.username);
+                                    view! {
+                                        <tr>
+                                            <td>
+                                                <a href=href>{u.username.clone()}</a>
+                                                {u.is_admin.then(|| view! { <span class="tag">"Administrator"</span> })}
+                                            </td>
+                                            <td>{full_name(&u)}</td>
+                                            <td>{u.email.clone().unwrap_or_default()}</td>
+                                            <td>
+                                                <span class="badge" class:on=u.enabled class:off=!u.enabled>
+                                                    {if u.enabled { "Enabled" } else { "Disabled" }}
+                                                </span>
+                                            </td>
+                                        </tr>
+                                    }
+                                })
+                                .collect_view()}
+                        </tbody>
+                    </table>
+                }
+            },
+        )
     };
     view! {
         <div class="page-head">
@@ -98,7 +81,7 @@ pub fn IdentitiesPage() -> impl IntoView {
                 "+ New identity"
             </a>
         </div>
-        <SearchBox id="search" label="Search identities" initial=search.get_untracked() on_search />
+        <SearchBox id="search" label="Search identities" initial=q.search.get_untracked() on_search=q.on_search />
         {list}
     }
 }
@@ -179,31 +162,17 @@ pub fn IdentityPage() -> impl IntoView {
     let username = param("username");
     Effect::new(move |_| set_title(&format!("{} · Identities · {}", username.get(), realm.get())));
     let user = LocalResource::new(move || api::user(realm.get(), username.get()));
-    let state = Memo::new(move |_| {
-        user.with(|u| match u {
-            None => 0,
-            Some(Ok(_)) => 1,
-            Some(Err(_)) => 2,
-        })
-    });
-    move || match state.get() {
-        0 => view! { <Loading /> }.into_any(),
-        1 => user.get_untracked().and_then(Result::ok).map(|u| view! { <Identity user=u res=user /> }).into_any(),
-        _ => {
-            let msg = user
-                .get_untracked()
-                .and_then(Result::err)
-                .map(|e| {
-                    if e.status() == 404 {
-                        format!("There is no identity “{}” in this realm.", username.get_untracked())
-                    } else {
-                        e.message()
-                    }
-                })
-                .unwrap_or_default();
-            view! { <div role="alert" class="alert">{msg}</div> }.into_any()
-        }
-    }
+    when_loaded(
+        user,
+        move |e| {
+            if e.status() == 404 {
+                format!("There is no identity “{}” in this realm.", username.get_untracked())
+            } else {
+                e.message()
+            }
+        },
+        move |u| view! { <Identity user=u res=user /> },
+    )
 }
 
 #[component]
@@ -262,24 +231,14 @@ fn Identity(user: User, res: LocalResource<Result<User, ApiError>>) -> impl Into
     };
 
     // Delete
-    let dialog_open = RwSignal::new(false);
-    let deleting = RwSignal::new(false);
-    let delete_error = RwSignal::new(None::<ApiError>);
+    let delete = ConfirmState::new();
     let n = name.clone();
     let confirm_delete = Callback::new(move |()| {
-        let (realm, n, go) = (realm.get_untracked(), n.clone(), go.clone());
-        deleting.set(true);
-        spawn_local(async move {
-            let r = api::delete_user(realm.clone(), n).await;
-            deleting.set(false);
-            match r {
-                Ok(()) => {
-                    let to = ids_path(&realm);
-                    flash.show_at(to.clone(), "Identity deleted.");
-                    go(&to);
-                }
-                Err(e) => delete_error.set(Some(e)),
-            }
+        let (realm, go) = (realm.get_untracked(), go.clone());
+        delete.run(api::delete_user(realm.clone(), n.clone()), move |()| {
+            let to = ids_path(&realm);
+            flash.show_at(to.clone(), "Identity deleted.");
+            go(&to);
         });
     });
 
@@ -320,25 +279,16 @@ fn Identity(user: User, res: LocalResource<Result<User, ApiError>>) -> impl Into
         <section class="card danger-zone" aria-labelledby="delete-title">
             <h2 id="delete-title">"Delete this identity"</h2>
             <p class="muted">"The identity and its password are removed. This cannot be undone."</p>
-            <button
-                type="button"
-                class="danger"
-                on:click=move |_| {
-                    delete_error.set(None);
-                    dialog_open.set(true);
-                }
-            >
+            <button type="button" class="danger" on:click=move |_| delete.ask()>
                 "Delete identity"
             </button>
         </section>
         <ConfirmDialog
-            open=dialog_open
+            state=delete
             title="Delete identity"
             message=format!("Delete the identity “{name}”? This cannot be undone.")
             confirm="Delete identity"
-            busy=deleting
             on_confirm=confirm_delete
-            error=delete_error
         />
     }
 }

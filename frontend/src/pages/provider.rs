@@ -3,14 +3,14 @@
 
 use crate::api::{self, ApiError};
 use crate::components::{
-    ConfirmDialog, Flash, FormAlert, FormState, Go, Loading, MultiSelect, SelectField, Submit, TextField, param,
+    ConfirmDialog, ConfirmState, Flash, FormAlert, FormState, Go, Loading, SelectField, Submit, TextField, param,
+    when_loaded,
 };
-use crate::pages::applications::GRANT_TYPES;
+use crate::pages::applications::{DefaultScopesField, GrantTypesField};
 use crate::util::{format_time, set_title, tokens};
 use latchkey_api_types::admin::{OAuth2Provider, PatchOAuth2Provider};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_router::components::{A, Outlet};
 
 const ALGS: &[(&str, &str)] = &[("RS256", "RS256"), ("ES256", "ES256"), ("EdDSA", "EdDSA")];
@@ -60,21 +60,7 @@ pub fn ProviderIndex() -> impl IntoView {
 /// Renders `f(settings)` once loaded (not again on updates, so forms keep their state).
 fn with_provider<V: IntoView + 'static>(f: impl Fn(OAuth2Provider) -> V + Send + Sync + 'static) -> impl IntoView {
     let ProviderRes(res) = expect_context();
-    let state = Memo::new(move |_| {
-        res.with(|a| match a {
-            None => 0,
-            Some(Ok(_)) => 1,
-            Some(Err(_)) => 2,
-        })
-    });
-    move || match state.get() {
-        0 => view! { <Loading /> }.into_any(),
-        1 => res.get_untracked().and_then(Result::ok).map(&f).into_any(),
-        _ => {
-            let msg = res.get_untracked().and_then(Result::err).map(|e| e.message()).unwrap_or_default();
-            view! { <div role="alert" class="alert">{msg}</div> }.into_any()
-        }
-    }
+    when_loaded(res, ApiError::message, f)
 }
 
 /// A function that saves the settings and updates the shared copy (contexts read now, at
@@ -167,18 +153,13 @@ fn AdvancedForm(settings: OAuth2Provider) -> impl IntoView {
         <form class="card form" on:submit=save novalidate aria-labelledby="advanced-title">
             <h2 id="advanced-title">"Advanced"</h2>
             <FormAlert form />
-            <MultiSelect
+            <GrantTypesField
                 form
-                id="grant_types"
-                label="Grant Types"
                 values=grants
-                options=GRANT_TYPES
                 hint="The grants this realm's token endpoint allows. Ctrl-click (⌘-click) to select several."
             />
-            <TextField
+            <DefaultScopesField
                 form
-                id="default_scopes"
-                label="Default scopes"
                 value=scopes
                 hint="Space-separated; granted when neither the request nor the application names any."
             />
@@ -194,23 +175,12 @@ pub fn KeysTab() -> impl IntoView {
     let realm = param("realm");
     let flash = Flash::get();
     let keys = LocalResource::new(move || api::keys(realm.get()));
-    let dialog_open = RwSignal::new(false);
-    let rotating = RwSignal::new(false);
-    let error = RwSignal::new(None::<ApiError>);
+    let rotate = ConfirmState::new();
     let confirm = Callback::new(move |()| {
-        rotating.set(true);
-        let realm = realm.get_untracked();
-        spawn_local(async move {
-            let r = api::rotate_key(realm).await;
-            rotating.set(false);
-            match r {
-                Ok(k) => {
-                    dialog_open.set(false);
-                    flash.show(format!("Signing key rotated: the new key is {}.", k.kid));
-                    keys.refetch();
-                }
-                Err(e) => error.set(Some(e)),
-            }
+        rotate.run(api::rotate_key(realm.get_untracked()), move |k| {
+            rotate.open.set(false);
+            flash.show(format!("Signing key rotated: the new key is {}.", k.kid));
+            keys.refetch();
         });
     });
     let table = move || match keys.get() {
@@ -257,14 +227,7 @@ pub fn KeysTab() -> impl IntoView {
         <section class="card" aria-labelledby="keys-title">
             <div class="section-head">
                 <h2 id="keys-title">"Signing keys"</h2>
-                <button
-                    type="button"
-                    class="primary"
-                    on:click=move |_| {
-                        error.set(None);
-                        dialog_open.set(true);
-                    }
-                >
+                <button type="button" class="primary" on:click=move |_| rotate.ask()>
                     "Rotate signing key"
                 </button>
             </div>
@@ -274,14 +237,12 @@ pub fn KeysTab() -> impl IntoView {
             {table}
         </section>
         <ConfirmDialog
-            open=dialog_open
+            state=rotate
             title="Rotate signing key"
             message="A new key of the realm's signing algorithm becomes active; the current one is retired and keeps verifying its tokens until they expire."
                 .to_owned()
             confirm="Rotate signing key"
-            busy=rotating
             on_confirm=confirm
-            error
         />
     }
 }

@@ -2,7 +2,8 @@
 
 use crate::api::{self, ApiError};
 use crate::components::{
-    ConfirmDialog, Flash, FormAlert, FormState, Loading, Pager, Submit, TextField, query, replacer,
+    ConfirmDialog, ConfirmState, Flash, FormAlert, FormState, Submit, TextField, page_query, paged_list, replacer,
+    with_query,
 };
 use crate::util::{focus_id, non_empty, set_title};
 use latchkey_api_types::admin::{CreateRealm, PatchRealm, Realm};
@@ -17,11 +18,10 @@ const PER_PAGE: u64 = 50;
 pub fn RealmsPage() -> impl IntoView {
     set_title("Realms");
     let flash = Flash::get();
-    let page = query("page");
-    let page = Memo::new(move |_| page.get().parse::<u64>().unwrap_or(1).max(1));
+    let page = page_query();
     let realms = LocalResource::new(move || api::list_realms(page.get(), PER_PAGE));
     let replace = replacer();
-    let on_page = Callback::new(move |p: u64| replace(&crate::components::with_query("/console/realms", "", p)));
+    let on_page = Callback::new(move |p: u64| replace(&with_query("/console/realms", "", p)));
 
     // Errors of the row actions (enable, disable).
     let row_error = RwSignal::new(None::<ApiError>);
@@ -57,24 +57,13 @@ pub fn RealmsPage() -> impl IntoView {
 
     // Delete, confirmed in a dialog.
     let to_delete = RwSignal::new(String::new());
-    let dialog_open = RwSignal::new(false);
-    let deleting = RwSignal::new(false);
-    let delete_error = RwSignal::new(None::<ApiError>);
+    let delete = ConfirmState::new();
     let confirm_delete = Callback::new(move |()| {
-        let realm = to_delete.get_untracked();
-        deleting.set(true);
-        delete_error.set(None);
-        spawn_local(async move {
-            let r = api::delete_realm(realm.clone()).await;
-            deleting.set(false);
-            match r {
-                Ok(()) => {
-                    dialog_open.set(false);
-                    flash.show("Realm deleted.");
-                    realms.refetch();
-                }
-                Err(e) => delete_error.set(Some(e)),
-            }
+        delete.error.set(None);
+        delete.run(api::delete_realm(to_delete.get_untracked()), move |()| {
+            delete.open.set(false);
+            flash.show("Realm deleted.");
+            realms.refetch();
         });
     });
 
@@ -114,80 +103,81 @@ pub fn RealmsPage() -> impl IntoView {
             _ => Vec::new(),
         })
     };
-    let table = move || match realms.get() {
-        None => view! { <Loading /> }.into_any(),
-        Some(Err(e)) => view! { <div role="alert" class="alert">{e.message()}</div> }.into_any(),
-        Some(Ok(p)) if p.items.is_empty() => view! { <p class="empty">"No realms yet."</p> }.into_any(),
-        Some(Ok(p)) => view! {
-            <table class="list">
-                <thead>
-                    <tr>
-                        <th scope="col">"Name"</th>
-                        <th scope="col">"Display name"</th>
-                        <th scope="col">"Status"</th>
-                        <th scope="col" class="actions-col">
-                            <span class="visually-hidden">"Actions"</span>
-                        </th>
-                    </tr>
-                </thead>
-                <tbody>
-                    <For each=rows key=|r| r.clone() let:row>
-                        {
-                            let (name, display) = row;
-                            let n1 = name.clone();
-                            let n2 = name.clone();
-                            let n3 = name.clone();
-                            let n4 = name.clone();
-                            let enabled = Memo::new(move |_| enabled_of(&n1));
-                            view! {
-                                <tr>
-                                    <td>
-                                        <a href=format!("/console/realms/{name}")>{name.clone()}</a>
-                                    </td>
-                                    <td>{display}</td>
-                                    <td>
-                                        <span
-                                            class="badge"
-                                            class:on=move || enabled.get()
-                                            class:off=move || !enabled.get()
-                                        >
-                                            {move || if enabled.get() { "Enabled" } else { "Disabled" }}
-                                        </span>
-                                    </td>
-                                    <td class="row-actions">
-                                        <button
-                                            type="button"
-                                            disabled=move || toggling.with(|t| t.as_deref() == Some(n2.as_str()))
-                                            on:click=move |_| toggle(n3.clone(), !enabled.get_untracked())
-                                        >
-                                            {move || if enabled.get() { "Disable" } else { "Enable" }}
-                                        </button>
-                                        {(name != ROOT)
-                                            .then(|| {
-                                                view! {
-                                                    <button
-                                                        type="button"
-                                                        class="danger-outline"
-                                                        on:click=move |_| {
-                                                            to_delete.set(n4.clone());
-                                                            delete_error.set(None);
-                                                            dialog_open.set(true);
+    let table = move || {
+        paged_list(
+            realms.get(),
+            || "No realms yet.".to_owned(),
+            on_page,
+            |_| {
+                view! {
+                    <table class="list">
+                        <thead>
+                            <tr>
+                                <th scope="col">"Name"</th>
+                                <th scope="col">"Display name"</th>
+                                <th scope="col">"Status"</th>
+                                <th scope="col" class="actions-col">
+                                    <span class="visually-hidden">"Actions"</span>
+                                </th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            <For each=rows key=|r| r.clone() let:row>
+                                {
+                                    let (name, display) = row;
+                                    let n1 = name.clone();
+                                    let n2 = name.clone();
+                                    let n3 = name.clone();
+                                    let n4 = name.clone();
+                                    let enabled = Memo::new(move |_| enabled_of(&n1));
+                                    view! {
+                                        <tr>
+                                            <td>
+                                                <a href=format!("/console/realms/{name}")>{name.clone()}</a>
+                                            </td>
+                                            <td>{display}</td>
+                                            <td>
+                                                <span
+                                                    class="badge"
+                                                    class:on=move || enabled.get()
+                                                    class:off=move || !enabled.get()
+                                                >
+                                                    {move || if enabled.get() { "Enabled" } else { "Disabled" }}
+                                                </span>
+                                            </td>
+                                            <td class="row-actions">
+                                                <button
+                                                    type="button"
+                                                    disabled=move || toggling.with(|t| t.as_deref() == Some(n2.as_str()))
+                                                    on:click=move |_| toggle(n3.clone(), !enabled.get_untracked())
+                                                >
+                                                    {move || if enabled.get() { "Disable" } else { "Enable" }}
+                                                </button>
+                                                {(name != ROOT)
+                                                    .then(|| {
+                                                        view! {
+                                                            <button
+                                                                type="button"
+                                                                class="danger-outline"
+                                                                on:click=move |_| {
+                                                                    to_delete.set(n4.clone());
+                                                                    delete.ask();
+                                                                }
+                                                            >
+                                                                "Delete"
+                                                            </button>
                                                         }
-                                                    >
-                                                        "Delete"
-                                                    </button>
-                                                }
-                                            })}
-                                    </td>
-                                </tr>
-                            }
-                        }
-                    </For>
-                </tbody>
-            </table>
-            <Pager page=p.page per_page=p.per_page total=p.total on_page />
-        }
-        .into_any(),
+                                                    })}
+                                            </td>
+                                        </tr>
+                                    }
+                                }
+                            </For>
+                        </tbody>
+                    </table>
+                }
+            },
+        )
     };
 
     view! {
@@ -229,7 +219,7 @@ pub fn RealmsPage() -> impl IntoView {
         {move || row_error.get().map(|e| view! { <div role="alert" class="alert">{e.message()}</div> })}
         {table}
         <ConfirmDialog
-            open=dialog_open
+            state=delete
             title="Delete realm"
             message=Signal::derive(move || {
                 format!(
@@ -238,9 +228,7 @@ pub fn RealmsPage() -> impl IntoView {
                 )
             })
             confirm="Delete realm"
-            busy=deleting
             on_confirm=confirm_delete
-            error=delete_error
         />
     }
 }

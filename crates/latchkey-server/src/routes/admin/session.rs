@@ -9,7 +9,8 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use latchkey_api_types::admin as dto;
 use latchkey_core::FieldError;
 use latchkey_core::secret::{digest, generate_secret};
-use latchkey_core::time::now;
+use latchkey_core::time::{UnixTime, now};
+use latchkey_identities::Username;
 use latchkey_realms::ROOT_REALM;
 use secrecy::ExposeSecret;
 
@@ -17,11 +18,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(sign_in).service(current).service(sign_out);
 }
 
-fn session_dto(state: &AppState, a: &Authenticated) -> dto::Session {
+fn session_dto(state: &AppState, username: &Username, token: &str, expires_at: UnixTime) -> dto::Session {
     dto::Session {
-        username: a.session.user.username.to_string(),
-        csrf_token: session::csrf_token(&a.token),
-        expires_at: a.session.expires_at,
+        username: username.to_string(),
+        csrf_token: session::csrf_token(token),
+        expires_at,
         idle_timeout: state.sessions.idle_timeout,
     }
 }
@@ -60,25 +61,20 @@ async fn sign_in(
     let expires_at = now() + state.sessions.lifetime;
     state.store.create_admin_session(user.id, &digest(&token), expires_at).await?;
     tracing::info!(realm = ROOT_REALM, username = %user.username, "console sign-in");
-    let cookie = session::cookie(&state, token.clone());
-    let created = Authenticated {
-        token,
-        session: latchkey_storage::AdminSession {
-            realm: root,
-            user,
-            created_at: now(),
-            last_seen_at: now(),
-            expires_at,
-        },
-    };
-    Ok(HttpResponse::Ok().cookie(cookie).insert_header(no_store()).json(session_dto(&state, &created)))
+    let body = session_dto(&state, &user.username, &token, expires_at);
+    Ok(HttpResponse::Ok().cookie(session::cookie(&state, token)).insert_header(no_store()).json(body))
 }
 
 /// The current session, so a reloaded console learns who it is and its CSRF token.
 #[get("/session")]
 async fn current(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AdminError> {
     match session::authenticate(&state, &req).await? {
-        Some(a) => Ok(HttpResponse::Ok().insert_header(no_store()).json(session_dto(&state, &a))),
+        Some(Authenticated { token, session }) => Ok(HttpResponse::Ok().insert_header(no_store()).json(session_dto(
+            &state,
+            &session.user.username,
+            &token,
+            session.expires_at,
+        ))),
         None => Err(AdminError::unauthorized()),
     }
 }
