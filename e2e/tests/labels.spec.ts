@@ -36,6 +36,7 @@ test('every input on every page has a label', async ({ page }, testInfo) => {
     [`/console/realms/${realm}/identities`, 'Identities', 'Identities'],
     [`/console/realms/${realm}/identities/new`, 'New identity', 'Identities'],
     [`/console/realms/${realm}/identities/${username}`, username, 'Identities'],
+    [`/console/realms/${realm}/audit`, 'Audit', 'Audit'],
   ];
   for (const [url, heading, section] of pages) {
     await page.goto(url);

@@ -56,10 +56,13 @@ impl ApiError {
         }
     }
 
-    /// The request field at fault, reduced to its input: `redirect_uris[0]` is `redirect_uris`.
-    pub fn field_name(&self) -> Option<&str> {
+    /// The input of the request field at fault: `redirect_uris[0]` is `redirect_uris`, and a
+    /// nested `rate_limits.per_client` is `rate_limits_per_client`.
+    pub fn field_name(&self) -> Option<String> {
         match self {
-            ApiError::Api { error, .. } => error.field.as_deref().map(|f| f.split(['[', '.']).next().unwrap_or(f)),
+            ApiError::Api { error, .. } => {
+                error.field.as_deref().map(|f| f.split('[').next().unwrap_or(f).replace('.', "_"))
+            }
             ApiError::Network(_) => None,
         }
     }
@@ -273,6 +276,35 @@ pub async fn patch_user(realm: String, username: String, b: PatchUser) -> Result
 
 pub async fn delete_user(realm: String, username: String) -> Result<(), ApiError> {
     delete(&format!("/realms/{}/users/{}", seg(&realm), seg(&username))).await
+}
+
+// ---- audit log
+
+/// The audit list's filters, as the API takes them (empty: no filter).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilters {
+    pub since: String,
+    pub until: String,
+    pub actor: String,
+    pub action: String,
+    pub client: String,
+}
+
+pub async fn audit(
+    realm: String,
+    f: AuditFilters,
+    page: u64,
+    per_page: u64,
+) -> Result<Page<latchkey_api_types::admin::AuditEvent>, ApiError> {
+    let mut q = format!("?page={page}&per_page={per_page}");
+    for (k, v) in
+        [("since", &f.since), ("until", &f.until), ("actor", &f.actor), ("action", &f.action), ("client", &f.client)]
+    {
+        if !v.trim().is_empty() {
+            q.push_str(&format!("&{k}={}", seg(v.trim())));
+        }
+    }
+    get(&format!("/realms/{}/audit{q}", seg(&realm))).await
 }
 
 // ---- a realm's OAuth2 endpoints ("Try it")

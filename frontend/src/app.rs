@@ -3,7 +3,7 @@
 
 use crate::api::{self, ApiError};
 use crate::components::{Flash, FormAlert, FormState, Go, StatusRegion, Submit, TextField, navigator, param, query};
-use crate::pages::{applications, identities, provider, realms, try_it};
+use crate::pages::{applications, audit, identities, provider, realms, try_it};
 use crate::util::set_title;
 use latchkey_api_types::admin::Session;
 use leptos::ev::SubmitEvent;
@@ -57,6 +57,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/identities") view=identities::IdentitiesPage />
                         <Route path=path!("/identities/new") view=identities::NewIdentityPage />
                         <Route path=path!("/identities/:username") view=identities::IdentityPage />
+                        <Route path=path!("/audit") view=audit::AuditPage />
                     </ParentRoute>
                 </ParentRoute>
             </Routes>
@@ -258,8 +259,12 @@ fn RealmIndex() -> impl IntoView {
 }
 
 /// The sections of a realm: (path segment, label).
-const SECTIONS: [(&str, &str); 3] =
-    [("applications", "Applications"), ("identities", "Identities"), ("provider", "OAuth2 Provider")];
+const SECTIONS: [(&str, &str); 4] = [
+    ("applications", "Applications"),
+    ("identities", "Identities"),
+    ("provider", "OAuth2 Provider"),
+    ("audit", "Audit"),
+];
 
 /// A realm's pages: the realm navigation, the breadcrumb, then the page.
 #[component]

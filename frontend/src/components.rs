@@ -111,12 +111,14 @@ impl FormState {
     }
 
     pub fn field_error(&self, id: &str) -> Option<String> {
-        self.error.with(|e| e.as_ref().filter(|e| e.field_name() == Some(id)).map(ApiError::message))
+        self.error.with(|e| e.as_ref().filter(|e| e.field_name().as_deref() == Some(id)).map(ApiError::message))
     }
 
     pub fn form_error(&self) -> Option<String> {
         self.error.with(|e| {
-            e.as_ref().filter(|e| !e.field_name().is_some_and(|f| self.fields.contains(&f))).map(ApiError::message)
+            e.as_ref()
+                .filter(|e| !e.field_name().is_some_and(|f| self.fields.contains(&f.as_str())))
+                .map(ApiError::message)
         })
     }
 

@@ -7,12 +7,19 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261127_000001_create_tables;
 mod m20261127_000002_admin_sessions;
+mod m20261127_000003_audit_events;
+mod m20261127_000004_provider_limits;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261127_000001_create_tables::Migration), Box::new(m20261127_000002_admin_sessions::Migration)]
+        vec![
+            Box::new(m20261127_000001_create_tables::Migration),
+            Box::new(m20261127_000002_admin_sessions::Migration),
+            Box::new(m20261127_000003_audit_events::Migration),
+            Box::new(m20261127_000004_provider_limits::Migration),
+        ]
     }
 }

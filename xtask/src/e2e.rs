@@ -31,7 +31,7 @@ pub fn run(playwright_args: &[String]) -> anyhow::Result<()> {
         bail!("the browser tests need Debian's chromium at {CHROMIUM}: apt-get install -y chromium");
     }
     console::build()?;
-    crate::build_server_binary()?;
+    crate::build_server_binary(&[])?;
     let binary = crate::server_binary()?;
     if !e2e.join("node_modules/.bin/playwright").exists() {
         let mut c = Command::new("npm");

@@ -5,10 +5,17 @@
 //! - `cargo xtask console`: build the console (wasm) into `frontend/dist`.
 //! - `cargo xtask test`: every test: unit, integration on SQLite and PostgreSQL, browser.
 //! - `cargo xtask e2e [ARGS…]`: the browser tests only, against a fresh server.
-//! - `cargo xtask tidy`: architecture boundaries, clippy and formatting.
-//! - `cargo xtask ci`: what `.ci/run` runs (tidy, then test).
+//! - `cargo xtask tidy`: architecture boundaries, clippy, formatting and the docker files.
+//! - `cargo xtask compose-check`: the docker files only (docker-compose.yml, Dockerfile).
+//! - `cargo xtask dist`: the release server binary and the console into `dist/` (the Dockerfile
+//!   runs it).
+//! - `cargo xtask ci`: what `.ci/run` runs (tidy, dist, then test).
+//!
+//! Everything that runs the server builds the release profile, so CI compiles one profile only.
 
+mod compose;
 mod console;
+mod dist;
 mod e2e;
 
 use anyhow::{Context, bail};
@@ -29,12 +36,16 @@ fn main() -> anyhow::Result<()> {
         "test" => test(&rest),
         "e2e" => e2e::run(&rest),
         "tidy" => tidy(),
+        "compose-check" => compose::check(),
+        "dist" => dist::build(),
         "ci" => {
             tidy()?;
+            // The docker image's build command, so that CI proves it works.
+            dist::build()?;
             test(&rest)
         }
         _ => {
-            eprintln!("usage: cargo xtask <run|console|test|e2e|tidy|ci>");
+            eprintln!("usage: cargo xtask <run|console|test|e2e|tidy|compose-check|dist|ci>");
             eprintln!(
                 "  run      build the console and start `latchkey serve` (console and endpoints on SQLite in ./data)"
             );
@@ -43,8 +54,12 @@ fn main() -> anyhow::Result<()> {
                 "  test     every test: Rust on SQLite and PostgreSQL (which must be reachable), then the browser tests"
             );
             eprintln!("  e2e      the browser tests only, against a fresh server");
-            eprintln!("  tidy  architecture boundaries and formatting");
-            eprintln!("  ci    tidy, then test: what .ci/run runs");
+            eprintln!("  tidy     architecture boundaries, clippy, formatting and compose-check");
+            eprintln!(
+                "  compose-check  docker-compose.yml (Compose schema and our rules) and the Dockerfile (hadolint)"
+            );
+            eprintln!("  dist     the release server binary and the console into dist/: what the Dockerfile runs");
+            eprintln!("  ci       tidy, dist, then test: what .ci/run runs");
             bail!("unknown task `{task}`")
         }
     }
@@ -95,18 +110,19 @@ fn touch(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Builds the `latchkey` binary and makes sure `target/debug/latchkey` is this clone's: with a
-/// target directory shared between clones, cargo would leave another clone's binary there.
-fn build_server_binary() -> anyhow::Result<()> {
+/// Builds the release `latchkey` binary and makes sure `target/release/latchkey` is this
+/// clone's: with a target directory shared between clones, cargo would leave another clone's
+/// binary there. Release, like the tests (`--cargo-profile release`): CI builds one profile.
+fn build_server_binary(extra: &[&str]) -> anyhow::Result<()> {
     touch(&project_root().join("crates/latchkey-server/src/main.rs"))?;
     let mut c = cargo();
-    c.args(["build", "--quiet", "-p", "latchkey-server", "--bin", "latchkey"]);
+    c.args(["build", "--quiet", "--release", "-p", "latchkey-server", "--bin", "latchkey"]).args(extra);
     status(c)
 }
 
 /// The `latchkey` binary [`build_server_binary`] builds.
 fn server_binary() -> anyhow::Result<std::path::PathBuf> {
-    Ok(target_dir()?.join("debug/latchkey"))
+    Ok(target_dir()?.join("release/latchkey"))
 }
 
 /// Cargo's target directory (honours CARGO_TARGET_DIR).
@@ -130,7 +146,7 @@ fn status(mut c: Command) -> anyhow::Result<()> {
 
 fn run(args: &[String]) -> anyhow::Result<()> {
     console::build()?;
-    build_server_binary()?;
+    build_server_binary(&[])?;
     let mut c = Command::new(server_binary()?);
     c.arg("serve").args(args).current_dir(project_root());
     status(c)
@@ -165,14 +181,14 @@ fn ensure_postgres() -> anyhow::Result<()> {
 
 fn test(args: &[String]) -> anyhow::Result<()> {
     ensure_postgres()?;
-    // The process tests run target/debug/latchkey.
-    build_server_binary()?;
+    // The process tests run target/release/latchkey (CARGO_BIN_EXE_latchkey of this profile).
+    build_server_binary(&[])?;
     // Doc tests first (nextest does not run them), so that nextest's summary closes the output.
     let mut c = cargo();
-    c.args(["test", "--doc", "--quiet"]).args(HOST);
+    c.args(["test", "--doc", "--quiet", "--release"]).args(HOST);
     status(c)?;
     let mut c = cargo();
-    c.args(["nextest", "run", "--no-fail-fast"]).args(HOST).args(args);
+    c.args(["nextest", "run", "--no-fail-fast", "--cargo-profile", "release"]).args(HOST).args(args);
     let rust = status(c);
     // The browser tests run even when a Rust test failed, so one run reports both.
     let browser = e2e::run(&[]);
@@ -214,6 +230,7 @@ fn tidy() -> anyhow::Result<()> {
     let mut c = cargo();
     c.args(["fmt", "--all", "--check"]);
     status(c).context("formatting: run `cargo fmt --all`")?;
+    compose::check()?;
     eprintln!("xtask: tidy passed");
     Ok(())
 }

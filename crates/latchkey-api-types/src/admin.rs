@@ -106,6 +106,32 @@ pub struct OAuth2Provider {
     pub access_token_lifetime: i64,
     pub default_scopes: Vec<String>,
     pub signing_alg: String,
+    pub rate_limits: RateLimits,
+    /// Origins allowed by CORS at the token and introspection endpoints (none: CORS is off).
+    pub cors_origins: Vec<String>,
+}
+
+/// Per-minute budgets of the realm's token, introspection and revocation endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateLimits {
+    /// Requests of one authenticated client (0: no limit).
+    pub per_client: u32,
+    /// Requests from one source address (0: no limit).
+    pub per_address: u32,
+    /// Failed client authentications per client id and per source address (at least 1).
+    pub failed_auth: u32,
+}
+
+/// A change to some of the rate limits.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchRateLimits {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_client: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_address: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_auth: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -119,6 +145,10 @@ pub struct PatchOAuth2Provider {
     pub default_scopes: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signing_alg: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limits: Option<PatchRateLimits>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cors_origins: Option<Vec<String>>,
 }
 
 /// A signing key's public description; the private half never leaves the server.
@@ -287,4 +317,66 @@ pub struct PatchUser {
     pub family_name: Option<Option<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
+}
+
+/// Any JSON value (the API types crate depends on serde only). Object members are sorted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum JsonValue {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    String(String),
+    Array(Vec<JsonValue>),
+    Object(std::collections::BTreeMap<String, JsonValue>),
+}
+
+/// One event of a realm's audit log (`GET /admin/v1/realms/{realm}/audit`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub id: i64,
+    /// When it happened (Unix seconds).
+    pub occurred_at: i64,
+    /// Who: the admin client id (bearer token), the console username (session), or the OAuth2
+    /// client id (for a failed authentication, the id it attempted).
+    pub actor: String,
+    /// `client` or `user`.
+    pub actor_type: String,
+    /// What, as `area.verb`: `application.create`, `token.issue`, `client.authentication_failed`, …
+    pub action: String,
+    /// The client the event concerns, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// The caller's network address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    pub summary: String,
+    /// The object before the change, as the admin API shows it (never a secret or a hash).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<JsonValue>,
+    /// The object after the change, as the admin API shows it (never a secret or a hash).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<JsonValue>,
+}
+
+/// `?since=&until=&actor=&action=&client=&page=&per_page=` on the audit list. Times are Unix
+/// seconds, both inclusive; the others match exactly; empty values filter nothing.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_page: Option<u64>,
 }

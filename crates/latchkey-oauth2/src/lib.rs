@@ -10,5 +10,5 @@ pub mod token;
 
 pub use grant::{GrantError, client_credentials};
 pub use keys::{KeyError, KeyStatus, MasterKey, NewSigningKey, Signer, SigningKey, Verifier};
-pub use provider::{ProviderPatch, ProviderSettings, SigningAlg};
+pub use provider::{Origin, ProviderPatch, ProviderSettings, RateLimits, SigningAlg};
 pub use token::{AccessTokenClaims, TokenError, UnverifiedToken, peek, verify};

@@ -112,7 +112,7 @@ async fn ensure_operator_client(state: &AppState, root: &Realm, c: &Credentials)
     let secret = c.secret.expose_secret().to_owned();
     match state.store.find_application(root.id, client_id.as_str()).await? {
         Some(app) => {
-            if !verify_secret(app.secret_hash.clone(), secret.clone()).await {
+            if !verify_secret(&state.hash_gate, app.secret_hash.clone(), secret.clone()).await.unwrap_or(false) {
                 let hash = hash_secret(secret).await?;
                 state.store.set_client_secret(root.id, app.id, &hash).await?;
                 tracing::info!(client_id = %client_id, "operator client secret replaced from LATCHKEY_BOOTSTRAP_CLIENT_SECRET");
@@ -161,7 +161,7 @@ async fn ensure_admin(state: &AppState, root: &Realm, admin: &Credentials) -> an
         Some(mut user) => {
             let mut changed = !user.is_admin;
             user.is_admin = true;
-            if !verify_secret(user.password_hash.clone(), password.clone()).await {
+            if !verify_secret(&state.hash_gate, user.password_hash.clone(), password.clone()).await.unwrap_or(false) {
                 user.password_hash = Some(hash_secret(password).await?);
                 changed = true;
             }

@@ -1,4 +1,4 @@
-//! Command line: `latchkey serve` and `latchkey migrate`.
+//! Command line: `latchkey serve`, `latchkey migrate` and `latchkey realm export|import`.
 
 use crate::settings::SettingsArgs;
 use crate::startup::Application;
@@ -24,11 +24,24 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Exit 0 when the server at LATCHKEY_BIND answers 200 on /health/ready (a container's
+    /// HEALTHCHECK; a wildcard bind address is probed on loopback).
+    Healthcheck,
+    /// Export a realm's configuration to a file, or import one (`latchkey realm --help`).
+    Realm {
+        #[command(subcommand)]
+        command: crate::realm_transfer::RealmCommand,
+    },
 }
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    crate::telemetry::init();
+    // Before settings are resolved: a probe creates no data dir and reads no master key.
+    if let Command::Healthcheck = cli.command {
+        return crate::healthcheck::run(&cli.settings.bind);
+    }
+    let log_format = cli.settings.log_format;
+    crate::telemetry::init(log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -51,13 +64,18 @@ pub fn main() -> ExitCode {
                 tracing::info!(backend = store.backend_name(), "migrations applied");
                 Ok(())
             }
+            Command::Realm { command } => crate::realm_transfer::run(command, &settings).await,
+            Command::Healthcheck => unreachable!("answered before the runtime starts"),
         }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "latchkey stopped");
-            eprintln!("error: {e:#}");
+            // For a person reading the terminal, even with RUST_LOG=off; JSON logs stay JSON.
+            if log_format == crate::telemetry::LogFormat::Text {
+                eprintln!("error: {e:#}");
+            }
             ExitCode::FAILURE
         }
     }

@@ -19,11 +19,12 @@ pub struct OAuthError {
     error: &'static str,
     description: String,
     www_authenticate: Option<String>,
+    retry_after: Option<u64>,
 }
 
 impl OAuthError {
     fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
-        OAuthError { status, error, description: description.into(), www_authenticate: None }
+        OAuthError { status, error, description: description.into(), www_authenticate: None, retry_after: None }
     }
 
     pub fn invalid_request(d: impl Into<String>) -> Self {
@@ -64,8 +65,30 @@ impl OAuthError {
         e
     }
 
+    /// 429: a rate limit of the realm is spent.
+    pub fn rate_limited(retry_after_seconds: u64) -> Self {
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "temporarily_unavailable",
+            format!("rate limit exceeded; retry after {retry_after_seconds} s"),
+        );
+        e.retry_after = Some(retry_after_seconds);
+        e
+    }
+
+    /// 503: too many secret verifications in flight.
+    pub fn busy() -> Self {
+        let mut e =
+            Self::new(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", "the server is busy; retry shortly");
+        e.retry_after = Some(1);
+        e
+    }
+
+    /// The error code of [`Self::unknown_realm`].
+    pub const UNKNOWN_REALM: &'static str = "not_found";
+
     pub fn unknown_realm(realm: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("no realm named `{realm}`"))
+        Self::new(StatusCode::NOT_FOUND, Self::UNKNOWN_REALM, format!("no realm named `{realm}`"))
     }
 
     pub fn unsupported_media_type() -> Self {
@@ -114,6 +137,9 @@ impl ResponseError for OAuthError {
             && let Ok(v) = HeaderValue::from_str(challenge)
         {
             resp.insert_header((header::WWW_AUTHENTICATE, v));
+        }
+        if let Some(s) = self.retry_after {
+            resp.insert_header((header::RETRY_AFTER, s));
         }
         resp.json(OAuthBody { error: self.error.to_owned(), error_description: Some(self.description.clone()) })
     }
@@ -214,6 +240,13 @@ impl AdminError {
             None,
         );
         e.retry_after = Some(seconds);
+        e
+    }
+
+    /// Too many password verifications in flight: retry shortly.
+    pub fn busy() -> Self {
+        let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "the server is busy; try again shortly", None);
+        e.retry_after = Some(1);
         e
     }
 

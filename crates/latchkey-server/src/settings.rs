@@ -1,6 +1,7 @@
 //! Settings: every one has an environment variable and a command-line flag; `latchkey --help`
 //! lists them with their defaults.
 
+use crate::telemetry::LogFormat;
 use anyhow::{Context, bail};
 use clap::Args;
 use latchkey_oauth2::MasterKey;
@@ -66,6 +67,25 @@ pub struct SettingsArgs {
     /// Seconds after sign-in at which a console session ends, however active.
     #[arg(long, env = "LATCHKEY_SESSION_LIFETIME", default_value_t = 28800, global = true)]
     pub session_lifetime: u32,
+
+    /// Log lines as `text` (for people) or `json` (one object per line, for log collectors).
+    /// Filter with RUST_LOG.
+    #[arg(long, env = "LATCHKEY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+
+    /// Seconds a graceful shutdown (SIGTERM or SIGINT) waits for requests in flight.
+    #[arg(long, env = "LATCHKEY_SHUTDOWN_TIMEOUT", default_value_t = 10, global = true)]
+    pub shutdown_timeout: u16,
+
+    /// A bearer token `/metrics` asks for. [default: unset: `/metrics` is open, like the health
+    /// probes; keep it on the internal network]
+    #[arg(long, env = "LATCHKEY_METRICS_TOKEN", hide_env_values = true, global = true)]
+    pub metrics_token: Option<String>,
+
+    /// Days the audit log keeps an event; older events are pruned (at start, then hourly).
+    #[arg(long, env = "LATCHKEY_AUDIT_RETENTION_DAYS", default_value_t = 90,
+          value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub audit_retention_days: u32,
 }
 
 /// The operator client or admin identity bootstrap asks for.
@@ -88,6 +108,30 @@ pub struct Settings {
     pub bootstrap_admin: Option<Credentials>,
     pub console_dir: PathBuf,
     pub sessions: SessionSettings,
+    /// How long a graceful shutdown waits for requests in flight.
+    pub shutdown_timeout: std::time::Duration,
+    /// With it, `/metrics` asks for this bearer token.
+    pub metrics_token: Option<SecretString>,
+    pub audit: AuditSettings,
+}
+
+/// How long the audit log keeps events, how often it prunes older ones, and how long an event
+/// waits to be written with others at most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditSettings {
+    pub retention_days: u32,
+    pub prune_every: std::time::Duration,
+    pub batch_every: std::time::Duration,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        AuditSettings {
+            retention_days: 90,
+            prune_every: std::time::Duration::from_secs(3600),
+            batch_every: std::time::Duration::from_millis(250),
+        }
+    }
 }
 
 /// How long console sessions live.
@@ -159,6 +203,9 @@ impl SettingsArgs {
                 idle_timeout: self.session_idle_timeout.into(),
                 lifetime: self.session_lifetime.into(),
             },
+            shutdown_timeout: std::time::Duration::from_secs(self.shutdown_timeout.into()),
+            metrics_token: self.metrics_token.filter(|t| !t.is_empty()).map(SecretString::from),
+            audit: AuditSettings { retention_days: self.audit_retention_days, ..AuditSettings::default() },
         })
     }
 }

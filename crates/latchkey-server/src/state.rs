@@ -1,6 +1,7 @@
 //! What every handler shares: the store, the master key, the public URL, and caches of
 //! unsealed signing keys and parsed verification keys.
 
+use crate::limits::{HashGate, RateLimiter};
 use crate::session::LoginThrottle;
 use crate::settings::SessionSettings;
 use latchkey_oauth2::{MasterKey, Signer, SigningKey, Verifier};
@@ -8,6 +9,7 @@ use latchkey_realms::{ROOT_REALM, RealmId, RealmName};
 use latchkey_storage::{Store, StoreError};
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
 pub struct AppState {
@@ -17,6 +19,18 @@ pub struct AppState {
     pub public_url: String,
     pub sessions: SessionSettings,
     pub login_throttle: LoginThrottle,
+    /// The audit log's non-blocking writer.
+    pub auditor: crate::audit::Auditor,
+    /// Request and failed-authentication budgets of the OAuth2 endpoints.
+    pub rate_limiter: RateLimiter,
+    /// Bounds the argon2id work in flight.
+    pub hash_gate: HashGate,
+    /// What `/metrics` reports.
+    pub metrics: crate::metrics::Metrics,
+    /// With it, `/metrics` asks for this bearer token.
+    pub metrics_token: Option<secrecy::SecretString>,
+    /// What a graceful shutdown watches and sets.
+    pub traffic: Traffic,
     /// Where the built console lives.
     pub console_dir: PathBuf,
     /// The root realm is never deleted, so its id never changes.
@@ -25,6 +39,34 @@ pub struct AppState {
     // being asked for.
     signers: RwLock<HashMap<String, Arc<Signer>>>,
     verifiers: RwLock<HashMap<String, Arc<Verifier>>>,
+}
+
+/// Requests being answered, and whether the server is shutting down (`startup::Drain`).
+#[derive(Default)]
+pub struct Traffic {
+    /// Requests between the metrics middleware's start and their response.
+    pub in_flight: AtomicUsize,
+    /// Requests started, ever.
+    pub started: AtomicU64,
+    /// Set by a graceful shutdown: every response then closes its connection.
+    pub draining: AtomicBool,
+}
+
+/// Counts a request in flight while it lives.
+pub struct InFlight<'a>(&'a Traffic);
+
+impl<'a> InFlight<'a> {
+    pub fn start(traffic: &'a Traffic) -> Self {
+        traffic.in_flight.fetch_add(1, Ordering::Relaxed);
+        traffic.started.fetch_add(1, Ordering::Relaxed);
+        InFlight(traffic)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// Where the realm's OAuth2 endpoints live, below the public URL.
@@ -37,6 +79,7 @@ impl AppState {
         public_url: String,
         sessions: SessionSettings,
         console_dir: PathBuf,
+        auditor: crate::audit::Auditor,
     ) -> Self {
         AppState {
             store,
@@ -44,11 +87,23 @@ impl AppState {
             public_url,
             sessions,
             login_throttle: LoginThrottle::default(),
+            auditor,
+            rate_limiter: RateLimiter::default(),
+            hash_gate: HashGate::for_this_machine(),
+            metrics: crate::metrics::Metrics::default(),
+            metrics_token: None,
+            traffic: Traffic::default(),
             console_dir,
             root_realm: OnceLock::new(),
             signers: RwLock::default(),
             verifiers: RwLock::default(),
         }
+    }
+
+    /// Makes `/metrics` ask for `token` as a bearer token.
+    pub fn with_metrics_token(mut self, token: Option<secrecy::SecretString>) -> Self {
+        self.metrics_token = token;
+        self
     }
 
     pub async fn root_realm_id(&self) -> Result<RealmId, StoreError> {

@@ -1,6 +1,7 @@
 //! Issuing and checking access tokens against storage: the glue between the OAuth2 rules,
 //! the realm's keys and the revocation list.
 
+use crate::limits::{Busy, HashGate};
 use crate::state::AppState;
 use latchkey_applications::Application;
 use latchkey_core::secret::SecretHash;
@@ -66,17 +67,18 @@ pub async fn check(state: &AppState, token: &str) -> Result<(Realm, AccessTokenC
     Ok((realm, claims))
 }
 
-/// Verifies a secret off the async executor: argon2id costs tens of milliseconds by design.
-/// With no hash (unknown client or user) it verifies against a decoy so timing reveals nothing.
-pub async fn verify_secret(hash: Option<SecretHash>, candidate: String) -> bool {
+/// Verifies a secret off the async executor, through the gate that bounds argon2id work (it
+/// costs tens of milliseconds and 19 MiB by design). With no hash (unknown client or user) it
+/// verifies against a decoy so timing reveals nothing. `Err` when the gate is full.
+pub async fn verify_secret(gate: &HashGate, hash: Option<SecretHash>, candidate: String) -> Result<bool, Busy> {
     let known = hash.is_some();
-    let ok = actix_web::web::block(move || {
-        let h = hash.as_ref().unwrap_or_else(|| SecretHash::decoy());
-        h.verify(&candidate)
-    })
-    .await
-    .unwrap_or(false);
-    known && ok
+    let ok = gate
+        .run(move || {
+            let h = hash.as_ref().unwrap_or_else(|| SecretHash::decoy());
+            h.verify(&candidate)
+        })
+        .await?;
+    Ok(known && ok)
 }
 
 /// Hashes a secret off the async executor.

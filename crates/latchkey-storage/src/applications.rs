@@ -24,7 +24,7 @@ pub struct NewApplication {
     pub owners: Vec<UserId>,
 }
 
-fn to_application(m: application::Model) -> Result<Application> {
+pub(crate) fn to_application(m: application::Model) -> Result<Application> {
     let uris: Vec<String> = serde_json::from_str(&m.redirect_uris).map_err(corrupt)?;
     Ok(Application {
         id: ApplicationId(m.id),
@@ -48,7 +48,7 @@ fn to_application(m: application::Model) -> Result<Application> {
     })
 }
 
-fn settings_columns(a: &mut application::ActiveModel, s: &ApplicationSettings) {
+pub(crate) fn settings_columns(a: &mut application::ActiveModel, s: &ApplicationSettings) {
     let uris: Vec<&str> = s.redirect_uris.iter().map(|u| u.as_str()).collect();
     a.client_name = Set(s.client_name.clone());
     a.description = Set(s.description.clone());
@@ -63,7 +63,7 @@ fn settings_columns(a: &mut application::ActiveModel, s: &ApplicationSettings) {
     a.enabled = Set(s.enabled);
 }
 
-async fn replace_owners(db: &impl ConnectionTrait, app: ApplicationId, owners: &[UserId]) -> Result<()> {
+pub(crate) async fn replace_owners(db: &impl ConnectionTrait, app: ApplicationId, owners: &[UserId]) -> Result<()> {
     application_owner::Entity::delete_many()
         .filter(application_owner::Column::ApplicationId.eq(app.0))
         .exec(db)

@@ -5,15 +5,19 @@
 //! query filters on it.
 
 mod applications;
+mod audit;
 mod entities;
 mod keys;
 mod realms;
 mod revocations;
 mod sessions;
+mod transfer;
 mod users;
 
 pub use applications::NewApplication;
+pub use audit::{AuditEvent, AuditFilter, NewAuditEvent};
 pub use sessions::AdminSession;
+pub use transfer::{ImportApplication, ImportUser, RealmImport};
 
 use latchkey_core::{GrantType, ScopeSet};
 use migrations::{Migrator, MigratorTrait};
@@ -131,9 +135,42 @@ impl Store {
         Ok(self.pending_migrations().await?.is_empty())
     }
 
+    /// Closes the pool: waits for connections in use to come back, then closes them all.
     pub async fn close(self) -> Result<()> {
         self.db.close().await?;
         Ok(())
+    }
+
+    /// How the connection pool is used right now (for the metrics). Reads counters only.
+    pub fn pool_stats(&self) -> PoolStats {
+        fn stats<DB: sea_orm::sqlx::Database>(pool: &sea_orm::sqlx::Pool<DB>) -> PoolStats {
+            let open = pool.size();
+            let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX).min(open);
+            PoolStats { open, idle, max: pool.options().get_max_connections() }
+        }
+        match self.db.get_database_backend() {
+            DbBackend::Sqlite => stats(self.db.get_sqlite_connection_pool()),
+            DbBackend::Postgres => stats(self.db.get_postgres_connection_pool()),
+            _ => PoolStats::default(),
+        }
+    }
+}
+
+/// A snapshot of the database connection pool.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Connections open, idle or in use.
+    pub open: u32,
+    /// Open connections waiting in the pool.
+    pub idle: u32,
+    /// The most the pool opens.
+    pub max: u32,
+}
+
+impl PoolStats {
+    /// Open connections lent out to a query or transaction.
+    pub fn in_use(&self) -> u32 {
+        self.open - self.idle
     }
 }
 

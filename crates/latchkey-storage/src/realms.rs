@@ -5,7 +5,7 @@ use crate::{
     Paged, Result, Store, StoreError, corrupt, grants_from_text, grants_to_text, scopes_from_text, scopes_to_text,
 };
 use latchkey_core::time::now;
-use latchkey_oauth2::{NewSigningKey, ProviderSettings};
+use latchkey_oauth2::{NewSigningKey, Origin, ProviderSettings, RateLimits};
 use latchkey_realms::{Realm, RealmId, RealmName};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait};
@@ -27,7 +27,35 @@ fn to_provider(m: oauth2_provider::Model) -> Result<ProviderSettings> {
         access_token_lifetime: m.access_token_lifetime,
         default_scopes: scopes_from_text(&m.default_scopes)?,
         signing_alg: m.signing_alg.parse().map_err(corrupt)?,
+        rate_limits: RateLimits {
+            per_client: u32::try_from(m.rate_limit_per_client).map_err(corrupt)?,
+            per_address: u32::try_from(m.rate_limit_per_address).map_err(corrupt)?,
+            failed_auth: u32::try_from(m.rate_limit_failed_auth).map_err(corrupt)?,
+        },
+        cors_origins: m
+            .cors_origins
+            .split_whitespace()
+            .map(Origin::parse)
+            .collect::<Result<_, _>>()
+            .map_err(corrupt)?,
     })
+}
+
+pub(crate) fn provider_row(realm: RealmId, p: &ProviderSettings, at: i64) -> oauth2_provider::ActiveModel {
+    // RateLimits::MAX fits an i32.
+    let limit = |v: u32| i32::try_from(v).unwrap_or(i32::MAX);
+    oauth2_provider::ActiveModel {
+        realm_id: Set(realm.0),
+        grant_types: Set(grants_to_text(&p.grant_types)),
+        access_token_lifetime: Set(p.access_token_lifetime),
+        default_scopes: Set(scopes_to_text(&p.default_scopes)),
+        signing_alg: Set(p.signing_alg.as_str().to_owned()),
+        rate_limit_per_client: Set(limit(p.rate_limits.per_client)),
+        rate_limit_per_address: Set(limit(p.rate_limits.per_address)),
+        rate_limit_failed_auth: Set(limit(p.rate_limits.failed_auth)),
+        cors_origins: Set(p.cors_origins.iter().map(Origin::as_str).collect::<Vec<_>>().join(" ")),
+        updated_at: Set(at),
+    }
 }
 
 impl Store {
@@ -53,16 +81,7 @@ impl Store {
         .insert(&txn)
         .await
         .map_err(StoreError::conflict_on("name"))?;
-        oauth2_provider::ActiveModel {
-            realm_id: Set(row.id),
-            grant_types: Set(grants_to_text(&provider.grant_types)),
-            access_token_lifetime: Set(provider.access_token_lifetime),
-            default_scopes: Set(scopes_to_text(&provider.default_scopes)),
-            signing_alg: Set(provider.signing_alg.as_str().to_owned()),
-            updated_at: Set(t),
-        }
-        .insert(&txn)
-        .await?;
+        provider_row(RealmId(row.id), provider, t).insert(&txn).await?;
         crate::keys::new_key_row(RealmId(row.id), key, t).insert(&txn).await?;
         txn.commit().await?;
         to_realm(row)
@@ -113,16 +132,7 @@ impl Store {
     }
 
     pub async fn update_provider(&self, realm: RealmId, p: &ProviderSettings) -> Result<()> {
-        oauth2_provider::ActiveModel {
-            realm_id: Set(realm.0),
-            grant_types: Set(grants_to_text(&p.grant_types)),
-            access_token_lifetime: Set(p.access_token_lifetime),
-            default_scopes: Set(scopes_to_text(&p.default_scopes)),
-            signing_alg: Set(p.signing_alg.as_str().to_owned()),
-            updated_at: Set(now()),
-        }
-        .update(&self.db)
-        .await?;
+        provider_row(realm, p, now()).update(&self.db).await?;
         Ok(())
     }
 }

@@ -3,12 +3,12 @@
 
 use crate::api::{self, ApiError};
 use crate::components::{
-    ConfirmDialog, ConfirmState, Flash, FormAlert, FormState, Go, Loading, SelectField, Submit, TextField, param,
-    when_loaded,
+    ConfirmDialog, ConfirmState, Flash, FormAlert, FormState, Go, Loading, SelectField, Submit, TextArea, TextField,
+    param, when_loaded,
 };
 use crate::pages::applications::{DefaultScopesField, GrantTypesField};
-use crate::util::{format_time, set_title, tokens};
-use latchkey_api_types::admin::{OAuth2Provider, PatchOAuth2Provider};
+use crate::util::{format_time, lines, set_title, tokens};
+use latchkey_api_types::admin::{OAuth2Provider, PatchOAuth2Provider, PatchRateLimits};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::components::{A, Outlet};
@@ -136,15 +136,44 @@ pub fn AdvancedTab() -> impl IntoView {
 #[component]
 fn AdvancedForm(settings: OAuth2Provider) -> impl IntoView {
     let realm = param("realm");
-    let form = FormState::new(&["grant_types", "default_scopes"]);
+    let form = FormState::new(&[
+        "grant_types",
+        "default_scopes",
+        "rate_limits_per_client",
+        "rate_limits_per_address",
+        "rate_limits_failed_auth",
+        "cors_origins",
+    ]);
     let save_provider = provider_saver(form);
     let grants = RwSignal::new(settings.grant_types.clone());
     let scopes = RwSignal::new(settings.default_scopes.join(" "));
+    let per_client = RwSignal::new(settings.rate_limits.per_client.to_string());
+    let per_address = RwSignal::new(settings.rate_limits.per_address.to_string());
+    let failed_auth = RwSignal::new(settings.rate_limits.failed_auth.to_string());
+    let origins = RwSignal::new(settings.cors_origins.join("\n"));
     let save = move |ev: SubmitEvent| {
         ev.prevent_default();
+        let fields = [
+            ("rate_limits_per_client", per_client),
+            ("rate_limits_per_address", per_address),
+            ("rate_limits_failed_auth", failed_auth),
+        ];
+        let mut values = [0u32; 3];
+        for (value, (id, input)) in values.iter_mut().zip(fields) {
+            match input.get_untracked().trim().parse::<u32>() {
+                Ok(n) => *value = n,
+                Err(_) => {
+                    form.fail(ApiError::field(id, "Enter a whole number of requests per minute (0 or more)."));
+                    return;
+                }
+            }
+        }
+        let [c, a, f] = values;
         let body = PatchOAuth2Provider {
             grant_types: Some(grants.get_untracked()),
             default_scopes: Some(tokens(&scopes.get_untracked())),
+            rate_limits: Some(PatchRateLimits { per_client: Some(c), per_address: Some(a), failed_auth: Some(f) }),
+            cors_origins: Some(lines(&origins.get_untracked())),
             ..Default::default()
         };
         save_provider(realm.get_untracked(), body);
@@ -162,6 +191,43 @@ fn AdvancedForm(settings: OAuth2Provider) -> impl IntoView {
                 form
                 value=scopes
                 hint="Space-separated; granted when neither the request nor the application names any."
+            />
+            <fieldset>
+                <legend>"Rate limits (per minute)"</legend>
+                <p class="hint">
+                    "For the token, introspection and revocation endpoints. Answers beyond a limit are 429 with Retry-After."
+                </p>
+                <TextField
+                    form
+                    id="rate_limits_per_client"
+                    label="Requests per client"
+                    value=per_client
+                    kind="number"
+                    hint="Of one authenticated application; 0 is no limit."
+                />
+                <TextField
+                    form
+                    id="rate_limits_per_address"
+                    label="Requests per address"
+                    value=per_address
+                    kind="number"
+                    hint="From one source address; 0 is no limit."
+                />
+                <TextField
+                    form
+                    id="rate_limits_failed_auth"
+                    label="Failed authentications"
+                    value=failed_auth
+                    kind="number"
+                    hint="Per client ID and per source address; beyond it, attempts are refused before the secret is checked."
+                />
+            </fieldset>
+            <TextArea
+                form
+                id="cors_origins"
+                label="CORS allowed origins"
+                value=origins
+                hint="One origin per line (https://app.example.com). Browser pages from these origins may call the token and introspection endpoints; none: CORS is off."
             />
             <div class="actions">
                 <Submit form label="Save" />

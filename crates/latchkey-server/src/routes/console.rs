@@ -4,13 +4,33 @@
 
 use crate::state::AppState;
 use actix_files::NamedFile;
-use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
+use actix_web::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY as CONTENT_SECURITY_POLICY_HEADER, CONTENT_TYPE, HeaderValue,
+    REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+};
+use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpRequest, HttpResponse, web};
 
+/// Only the console's own files: its script and wasm (`wasm-unsafe-eval` lets WebAssembly
+/// compile), its stylesheet, and calls to this origin. No framing, no plugins, no inline script.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; \
+    style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; \
+    frame-ancestors 'none'";
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/console/assets/{path:.*}", web::get().to(asset))
-        .route("/console", web::get().to(index))
-        .route("/console/{tail:.*}", web::get().to(index));
+    cfg.service(
+        web::scope("/console")
+            .wrap(
+                DefaultHeaders::new()
+                    .add((CONTENT_SECURITY_POLICY_HEADER, CONTENT_SECURITY_POLICY))
+                    .add((X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                    .add((REFERRER_POLICY, "no-referrer"))
+                    .add((X_FRAME_OPTIONS, "DENY")),
+            )
+            .route("/assets/{path:.*}", web::get().to(asset))
+            .route("", web::get().to(index))
+            .route("/{tail:.*}", web::get().to(index)),
+    );
 }
 
 /// A built asset. Only plain relative paths are served (no `..`, no hidden files), so nothing
@@ -46,7 +66,7 @@ async fn index(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
 
 const NOT_BUILT: &str = r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Latchkey console not built</title></head>
-<body style="font-family: sans-serif; max-width: 40rem; margin: 3rem auto">
+<body>
 <h1>The Latchkey console is not built</h1>
 <p>This server found no console in its console directory (<code>LATCHKEY_CONSOLE_DIR</code>,
 default <code>./frontend/dist</code>). The admin API and the OAuth2 endpoints work without it.</p>

@@ -794,6 +794,7 @@ async fn openapi_document(backend: Backend) {
         ("/admin/v1/realms/{realm}/applications/{client_id}/secret", &["post"]),
         ("/admin/v1/realms/{realm}/users", &["get", "post"]),
         ("/admin/v1/realms/{realm}/users/{username}", &["get", "patch", "delete"]),
+        ("/admin/v1/realms/{realm}/audit", &["get"]),
         ("/oauth2/realms/{realm}/access_token", &["post"]),
         ("/oauth2/realms/{realm}/introspect", &["post"]),
         ("/oauth2/realms/{realm}/token/revoke", &["post"]),

@@ -114,6 +114,9 @@ pub fn test_settings(database_url: &str, dir: &std::path::Path) -> Settings {
         bootstrap_admin: Some(Credentials { id: ADMIN_USERNAME.into(), secret: SecretString::from(ADMIN_PASSWORD) }),
         console_dir: dir.join("console"),
         sessions: Default::default(),
+        audit: Default::default(),
+        shutdown_timeout: std::time::Duration::from_secs(10),
+        metrics_token: None,
     }
 }
 

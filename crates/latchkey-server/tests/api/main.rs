@@ -10,9 +10,13 @@
 mod helpers;
 
 mod admin;
+mod audit;
 mod console;
 mod demo;
 mod errors;
 mod isolation;
 mod keys;
+mod limits;
+mod observability;
 mod process;
+mod transfer;

@@ -10,22 +10,22 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// A running `latchkey serve` at log level debug, its stderr collected as it goes.
-struct Server {
-    child: Child,
-    log: Arc<Mutex<String>>,
-    base: String,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) log: Arc<Mutex<String>>,
+    pub(crate) base: String,
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn latchkey() -> Command {
+pub(crate) fn latchkey() -> Command {
     Command::new(env!("CARGO_BIN_EXE_latchkey"))
 }
 
 impl Server {
-    fn start(env: &[(&str, String)]) -> Server {
+    pub(crate) fn start(env: &[(&str, String)]) -> Server {
         let mut cmd = latchkey();
         cmd.arg("serve").env("RUST_LOG", "debug").stdout(Stdio::null()).stderr(Stdio::piped());
         for (k, v) in env {
@@ -39,7 +39,9 @@ impl Server {
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some(i) = line.find("Latchkey listening on ") {
-                    let _ = tx.send(line[i + "Latchkey listening on ".len()..].trim().to_owned());
+                    // The URL ends at a space (text) or at the closing quote (JSON).
+                    let rest = &line[i + "Latchkey listening on ".len()..];
+                    let _ = tx.send(rest.split(|c: char| c.is_whitespace() || c == '"').next().unwrap().to_owned());
                 }
                 let mut l = sink.lock().unwrap();
                 l.push_str(&line);
@@ -53,16 +55,32 @@ impl Server {
         Server { child, log, base }
     }
 
-    /// SIGTERM, then wait: the graceful path an orchestrator takes.
-    fn stop(mut self) -> String {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
-        let status = self.child.wait().unwrap();
-        assert!(status.success() || status.code().is_none(), "latchkey exited with {status}");
-        std::thread::sleep(Duration::from_millis(100));
-        self.log.lock().unwrap().clone()
+    /// SIGTERM, then wait: the graceful path an orchestrator takes. It must exit 0.
+    pub(crate) fn stop(self) -> String {
+        self.stop_with("TERM")
     }
 
-    fn issuer(&self, realm: &str) -> String {
+    /// Sends the signal (`TERM`, `INT`), waits for the exit, which must be 0, and returns the log.
+    pub(crate) fn stop_with(self, signal: &str) -> String {
+        self.signal(signal);
+        self.wait()
+    }
+
+    /// Waits for the process to exit, which must be with 0, and returns the log.
+    pub(crate) fn wait(mut self) -> String {
+        let status = self.child.wait().unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        let log = self.log.lock().unwrap().clone();
+        assert!(status.success(), "latchkey exited with {status}:\n{log}");
+        log
+    }
+
+    pub(crate) fn signal(&self, signal: &str) {
+        let sent = Command::new("kill").arg(format!("-{signal}")).arg(self.child.id().to_string()).status().unwrap();
+        assert!(sent.success(), "kill -{signal} failed");
+    }
+
+    pub(crate) fn issuer(&self, realm: &str) -> String {
         format!("{}/oauth2/realms/{realm}", self.base)
     }
 }
@@ -74,7 +92,7 @@ impl Drop for Server {
     }
 }
 
-async fn token(
+pub(crate) async fn token(
     http: &reqwest::Client,
     s: &Server,
     realm: &str,
@@ -90,13 +108,20 @@ async fn token(
         .unwrap()
 }
 
-async fn access_token(http: &reqwest::Client, s: &Server, realm: &str, id: &str, secret: &str, scope: &str) -> String {
+pub(crate) async fn access_token(
+    http: &reqwest::Client,
+    s: &Server,
+    realm: &str,
+    id: &str,
+    secret: &str,
+    scope: &str,
+) -> String {
     let resp = token(http, s, realm, id, secret, scope).await;
     assert_eq!(resp.status(), 200);
     resp.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned()
 }
 
-async fn admin(
+pub(crate) async fn admin(
     http: &reqwest::Client,
     s: &Server,
     tok: &str,
@@ -114,7 +139,14 @@ async fn admin(
     (status, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap() })
 }
 
-async fn introspect(http: &reqwest::Client, s: &Server, realm: &str, id: &str, secret: &str, tok: &str) -> Value {
+pub(crate) async fn introspect(
+    http: &reqwest::Client,
+    s: &Server,
+    realm: &str,
+    id: &str,
+    secret: &str,
+    tok: &str,
+) -> Value {
     http.post(format!("{}/introspect", s.issuer(realm)))
         .basic_auth(id, Some(secret))
         .form(&[("token", tok)])
@@ -127,7 +159,7 @@ async fn introspect(http: &reqwest::Client, s: &Server, realm: &str, id: &str, s
 }
 
 /// Signs in to the console; on success, the session token (the cookie's value) and CSRF token.
-async fn console_sign_in(
+pub(crate) async fn console_sign_in(
     http: &reqwest::Client,
     s: &Server,
     username: &str,
@@ -153,7 +185,7 @@ async fn console_sign_in(
 }
 
 /// A console request with the session cookie and its CSRF token; returns the status.
-async fn console(
+pub(crate) async fn console(
     http: &reqwest::Client,
     s: &Server,
     (token, csrf): &(String, String),
@@ -395,9 +427,36 @@ fn help_documents_every_setting() {
         "LATCHKEY_BOOTSTRAP_CLIENT_SECRET",
         "LATCHKEY_BOOTSTRAP_ADMIN_USERNAME",
         "LATCHKEY_BOOTSTRAP_ADMIN_PASSWORD",
+        "LATCHKEY_LOG_FORMAT",
+        "LATCHKEY_SHUTDOWN_TIMEOUT",
+        "LATCHKEY_METRICS_TOKEN",
     ] {
         assert!(help.contains(needle), "--help lacks {needle}:\n{help}");
     }
+}
+
+/// `latchkey healthcheck` (the docker image's HEALTHCHECK) exits 0 while the server at
+/// LATCHKEY_BIND is ready, probing a wildcard bind on loopback, and fails once it is gone.
+async fn healthcheck_command(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new(backend, dir.path()).await;
+    let port = free_port();
+    let probe = |bind: String| {
+        let out = latchkey().arg("healthcheck").env("LATCHKEY_BIND", bind).output().unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let server = Server::start(&[
+        ("LATCHKEY_BIND", format!("0.0.0.0:{port}")),
+        ("LATCHKEY_PUBLIC_URL", format!("http://127.0.0.1:{port}")),
+        ("LATCHKEY_DATA_DIR", dir.path().display().to_string()),
+        ("LATCHKEY_DATABASE_URL", db.url.clone()),
+        ("LATCHKEY_MASTER_KEY", "qdzVdzcvOfAw4XW9p2SbwlhcqZhsGIkTG/OiwKD7wg8=".into()),
+    ]);
+    assert_eq!(probe(format!("0.0.0.0:{port}")), (true, String::new()));
+    assert!(probe(format!("127.0.0.1:{port}")).0);
+    server.stop();
+    let (healthy, why) = probe(format!("0.0.0.0:{port}"));
+    assert!(!healthy && why.contains(&format!("127.0.0.1:{port}")), "{why}");
 }
 
 /// Bad settings fail fast with a clear message.
@@ -421,5 +480,6 @@ both_backends!(
     restart_keeps_everything_and_logs_no_secrets,
     first_start_generates_the_operator_client_and_admin,
     migrations_up_down_up,
-    migrate_command
+    migrate_command,
+    healthcheck_command
 );

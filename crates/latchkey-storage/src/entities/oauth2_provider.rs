@@ -12,6 +12,12 @@ pub struct Model {
     /// Space-separated scopes.
     pub default_scopes: String,
     pub signing_alg: String,
+    /// Per minute; 0 is no limit.
+    pub rate_limit_per_client: i32,
+    pub rate_limit_per_address: i32,
+    pub rate_limit_failed_auth: i32,
+    /// Space-separated origins.
+    pub cors_origins: String,
     pub updated_at: i64,
 }
 

@@ -1,6 +1,7 @@
 //! Applications (OAuth clients) of a realm.
 
 use super::{created, load_realm, paging, parse_all, scope_set};
+use crate::audit::{Actor, entry};
 use crate::error::AdminError;
 use crate::extract::AdminJson;
 use crate::state::AppState;
@@ -98,6 +99,7 @@ async fn list(
 #[tracing::instrument(skip_all, fields(realm = %path.as_str(), client_id))]
 async fn create(
     state: web::Data<AppState>,
+    actor: Actor,
     path: web::Path<String>,
     body: AdminJson<dto::CreateApplication>,
 ) -> Result<HttpResponse, AdminError> {
@@ -161,12 +163,12 @@ async fn create(
         .await?;
     let owners = state.store.application_owners(app.id).await?;
     tracing::info!("application registered");
+    let application = app_dto(app, owners);
+    let event = entry(realm.id, "application.create", format!("application `{client_id}` registered"));
+    state.auditor.record(event.client(client_id.as_str()).after(&application).by(&actor));
     Ok(created(
         format!("/admin/v1/realms/{}/applications/{client_id}", realm.name),
-        dto::CreatedApplication {
-            application: app_dto(app, owners),
-            client_secret: secret.map(|s| s.expose_secret().to_owned()),
-        },
+        dto::CreatedApplication { application, client_secret: secret.map(|s| s.expose_secret().to_owned()) },
     ))
 }
 
@@ -183,12 +185,14 @@ async fn read(state: web::Data<AppState>, path: web::Path<(String, String)>) -> 
 #[tracing::instrument(skip_all, fields(realm = %path.0, client_id = %path.1))]
 async fn update(
     state: web::Data<AppState>,
+    actor: Actor,
     path: web::Path<(String, String)>,
     body: AdminJson<dto::PatchApplication>,
 ) -> Result<HttpResponse, AdminError> {
     let (realm, client_id) = path.into_inner();
     let realm = load_realm(&state, &realm).await?;
     let mut app = load_app(&state, &realm, &client_id).await?;
+    let before = app_dto(app.clone(), state.store.application_owners(app.id).await?);
     let b = body.0;
     let s = &mut app.settings;
     if let Some(t) = &b.application_type
@@ -237,18 +241,29 @@ async fn update(
     };
     let app = state.store.update_application(realm.id, &app, owners.as_deref()).await?;
     let owners = state.store.application_owners(app.id).await?;
-    Ok(HttpResponse::Ok().json(app_dto(app, owners)))
+    let after = app_dto(app, owners);
+    let event = entry(realm.id, "application.update", format!("application `{client_id}` updated"));
+    state.auditor.record(event.client(&client_id).before(&before).after(&after).by(&actor));
+    Ok(HttpResponse::Ok().json(after))
 }
 
 #[delete("/realms/{realm}/applications/{client_id}")]
 #[tracing::instrument(skip_all, fields(realm = %path.0, client_id = %path.1))]
-async fn remove(state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, AdminError> {
+async fn remove(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AdminError> {
     let (realm, client_id) = path.into_inner();
     let realm = load_realm(&state, &realm).await?;
+    let app = load_app(&state, &realm, &client_id).await?;
+    let before = app_dto(app.clone(), state.store.application_owners(app.id).await?);
     if !state.store.delete_application(realm.id, &client_id).await? {
         return Err(AdminError::not_found("application", &client_id));
     }
     tracing::info!("application deleted");
+    let event = entry(realm.id, "application.delete", format!("application `{client_id}` deleted"));
+    state.auditor.record(event.client(&client_id).before(&before).by(&actor));
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -257,6 +272,7 @@ async fn remove(state: web::Data<AppState>, path: web::Path<(String, String)>) -
 #[tracing::instrument(skip_all, fields(realm = %path.0, client_id = %path.1))]
 async fn rotate_secret(
     state: web::Data<AppState>,
+    actor: Actor,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AdminError> {
     let (realm, client_id) = path.into_inner();
@@ -270,6 +286,9 @@ async fn rotate_secret(
         hash_secret(secret.expose_secret().to_owned()).await.map_err(|e| AdminError::internal(&e))?;
     state.store.set_client_secret(realm.id, app.id, &hash).await?;
     tracing::info!("client secret rotated");
+    // Neither the secret nor its hash goes to the log: only that it changed.
+    let event = entry(realm.id, "application.secret_rotate", format!("client secret of `{client_id}` rotated"));
+    state.auditor.record(event.client(&client_id).by(&actor));
     Ok(HttpResponse::Ok().json(dto::ClientSecret {
         client_id: app.client_id.to_string(),
         client_secret: secret.expose_secret().to_owned(),

@@ -3,10 +3,12 @@
 //! session cookie of a `root` administrator (with its CSRF token on state-changing requests).
 
 mod applications;
+mod audit;
 mod realms;
 mod session;
 mod users;
 
+use crate::audit::Actor;
 use crate::error::AdminError;
 use crate::extract::{MAX_JSON_BYTES, bearer_token};
 use crate::state::AppState;
@@ -14,7 +16,7 @@ use crate::tokens;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::{Next, from_fn};
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpMessage, HttpResponse, get, web};
 use latchkey_api_types::admin::PageQuery;
 use latchkey_realms::Realm;
 
@@ -37,6 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .configure(realms::configure)
                     .configure(applications::configure)
                     .configure(users::configure)
+                    .configure(audit::configure)
                     .default_service(web::to(|| async { Err::<HttpResponse, _>(AdminError::no_route()) })),
             ),
     );
@@ -66,6 +69,8 @@ async fn require_admin(
             return Err(AdminError::csrf().into());
         }
         tracing::Span::current().record("admin_user", signed_in.session.user.username.as_str());
+        let actor = Actor::user(signed_in.session.user.username.as_str(), req.request());
+        req.extensions_mut().insert(actor);
         return next.call(req).await;
     };
     match tokens::check(&state, &token).await {
@@ -74,6 +79,8 @@ async fn require_admin(
                 return Err(AdminError::forbidden().into());
             }
             tracing::Span::current().record("admin_client", claims.client_id.as_str());
+            let actor = Actor::client(&claims.client_id, req.request());
+            req.extensions_mut().insert(actor);
             next.call(req).await
         }
         Err(e) if e.is_internal() => Err(AdminError::internal(&e).into()),

@@ -1,6 +1,7 @@
 //! Realms, their OAuth2 provider settings, and their signing keys.
 
 use super::{created, load_realm, paging, parse_all, scope_set};
+use crate::audit::{Actor, entry};
 use crate::error::AdminError;
 use crate::extract::AdminJson;
 use crate::state::AppState;
@@ -9,7 +10,9 @@ use latchkey_api_types::admin as dto;
 use latchkey_api_types::admin::PageQuery;
 use latchkey_core::FieldError;
 use latchkey_core::time::now;
-use latchkey_oauth2::{KeyStatus, NewSigningKey, ProviderPatch, ProviderSettings, SigningAlg, SigningKey};
+use latchkey_oauth2::{
+    KeyStatus, NewSigningKey, Origin, ProviderPatch, ProviderSettings, RateLimits, SigningAlg, SigningKey,
+};
 use latchkey_realms::{Realm, RealmName, RealmPatch, parse_display_name};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -41,6 +44,12 @@ fn provider_dto(p: ProviderSettings) -> dto::OAuth2Provider {
         access_token_lifetime: p.access_token_lifetime,
         default_scopes: p.default_scopes.to_vec(),
         signing_alg: p.signing_alg.as_str().to_owned(),
+        rate_limits: dto::RateLimits {
+            per_client: p.rate_limits.per_client,
+            per_address: p.rate_limits.per_address,
+            failed_auth: p.rate_limits.failed_auth,
+        },
+        cors_origins: p.cors_origins.iter().map(|o| o.as_str().to_owned()).collect(),
     }
 }
 
@@ -82,7 +91,11 @@ async fn list(state: web::Data<AppState>, q: web::Query<PageQuery>) -> Result<Ht
 
 #[post("/realms")]
 #[tracing::instrument(skip_all, fields(realm = %body.0.name))]
-async fn create(state: web::Data<AppState>, body: AdminJson<dto::CreateRealm>) -> Result<HttpResponse, AdminError> {
+async fn create(
+    state: web::Data<AppState>,
+    actor: Actor,
+    body: AdminJson<dto::CreateRealm>,
+) -> Result<HttpResponse, AdminError> {
     let body = body.0;
     let name = RealmName::parse(&body.name).map_err(|e| FieldError::new("name", e))?;
     let display_name = match body.display_name {
@@ -96,7 +109,11 @@ async fn create(state: web::Data<AppState>, body: AdminJson<dto::CreateRealm>) -
     let key = generate_key(&state, provider.signing_alg).await?;
     let realm = state.store.create_realm(&name, &display_name, body.enabled.unwrap_or(true), &provider, key).await?;
     tracing::info!("realm created");
-    Ok(created(format!("/admin/v1/realms/{name}"), realm_dto(&state, realm)))
+    let body = realm_dto(&state, realm);
+    // Realms are created and deleted in `root`'s log: a deleted realm's own log goes with it.
+    let root = state.root_realm_id().await?;
+    state.auditor.record(entry(root, "realm.create", format!("realm `{name}` created")).after(&body).by(&actor));
+    Ok(created(format!("/admin/v1/realms/{name}"), body))
 }
 
 #[get("/realms/{realm}")]
@@ -108,10 +125,12 @@ async fn read(state: web::Data<AppState>, path: web::Path<String>) -> Result<Htt
 #[patch("/realms/{realm}")]
 async fn update(
     state: web::Data<AppState>,
+    actor: Actor,
     path: web::Path<String>,
     body: AdminJson<dto::PatchRealm>,
 ) -> Result<HttpResponse, AdminError> {
     let mut realm = load_realm(&state, &path).await?;
+    let before = realm_dto(&state, realm.clone());
     let body = body.0;
     let patch = RealmPatch {
         display_name: body
@@ -122,16 +141,22 @@ async fn update(
     };
     patch.apply(&mut realm).map_err(|e| FieldError::new("enabled", e))?;
     let realm = state.store.update_realm(&realm).await?;
-    Ok(HttpResponse::Ok().json(realm_dto(&state, realm)))
+    let after = realm_dto(&state, realm.clone());
+    let event = entry(realm.id, "realm.update", format!("realm `{}` updated", realm.name));
+    state.auditor.record(event.before(&before).after(&after).by(&actor));
+    Ok(HttpResponse::Ok().json(after))
 }
 
 #[delete("/realms/{realm}")]
 #[tracing::instrument(skip_all, fields(realm = %path.as_str()))]
-async fn remove(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, AdminError> {
+async fn remove(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> Result<HttpResponse, AdminError> {
     let realm = load_realm(&state, &path).await?;
     realm.check_deletable().map_err(|e| AdminError::conflict("name", e.to_string()))?;
     state.store.delete_realm(realm.id).await?;
     tracing::info!("realm deleted");
+    let root = state.root_realm_id().await?;
+    let event = entry(root, "realm.delete", format!("realm `{}` deleted", realm.name));
+    state.auditor.record(event.before(&realm_dto(&state, realm)).by(&actor));
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -144,11 +169,13 @@ async fn read_provider(state: web::Data<AppState>, path: web::Path<String>) -> R
 #[patch("/realms/{realm}/oauth2-provider")]
 async fn update_provider(
     state: web::Data<AppState>,
+    actor: Actor,
     path: web::Path<String>,
     body: AdminJson<dto::PatchOAuth2Provider>,
 ) -> Result<HttpResponse, AdminError> {
     let realm = load_realm(&state, &path).await?;
     let body = body.0;
+    let mut provider = state.store.provider(realm.id).await?;
     let patch = ProviderPatch {
         grant_types: body
             .grant_types
@@ -163,14 +190,28 @@ async fn update_provider(
             .signing_alg
             .map(|a| a.parse::<SigningAlg>().map_err(|m| FieldError::new("signing_alg", m)))
             .transpose()?,
+        rate_limits: body.rate_limits.map(|l| {
+            let current = provider.rate_limits;
+            RateLimits {
+                per_client: l.per_client.unwrap_or(current.per_client),
+                per_address: l.per_address.unwrap_or(current.per_address),
+                failed_auth: l.failed_auth.unwrap_or(current.failed_auth),
+            }
+        }),
+        cors_origins: body.cors_origins.as_deref().map(|o| parse_all("cors_origins", o, Origin::parse)).transpose()?,
     };
-    let mut provider = state.store.provider(realm.id).await?;
+    let before = provider_dto(provider.clone());
     let alg_changed = patch.apply(&mut provider)?;
     state.store.update_provider(realm.id, &provider).await?;
+    let after = provider_dto(provider.clone());
+    let event = entry(realm.id, "provider.update", format!("OAuth2 provider of `{}` updated", realm.name));
+    state.auditor.record(event.before(&before).after(&after).by(&actor));
     if alg_changed {
-        rotate(&state, &realm, provider.signing_alg).await?;
+        let key = rotate(&state, &realm, provider.signing_alg).await?;
+        let event = entry(realm.id, "key.rotate", format!("signing key rotated to {} `{}`", key.alg.as_str(), key.kid));
+        state.auditor.record(event.after(&key_dto(key)).by(&actor));
     }
-    Ok(HttpResponse::Ok().json(provider_dto(provider)))
+    Ok(HttpResponse::Ok().json(after))
 }
 
 #[get("/realms/{realm}/keys")]
@@ -182,10 +223,17 @@ async fn list_keys(state: web::Data<AppState>, path: web::Path<String>) -> Resul
 
 #[post("/realms/{realm}/keys/rotate")]
 #[tracing::instrument(skip_all, fields(realm = %path.as_str()))]
-async fn rotate_key(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, AdminError> {
+async fn rotate_key(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AdminError> {
     let realm = load_realm(&state, &path).await?;
     let provider = state.store.provider(realm.id).await?;
     let key = rotate(&state, &realm, provider.signing_alg).await?;
     tracing::info!(kid = %key.kid, "signing key rotated");
-    Ok(created(format!("/admin/v1/realms/{}/keys", realm.name), key_dto(key)))
+    let body = key_dto(key);
+    let event = entry(realm.id, "key.rotate", format!("signing key rotated to {} `{}`", body.alg, body.kid));
+    state.auditor.record(event.after(&body).by(&actor));
+    Ok(created(format!("/admin/v1/realms/{}/keys", realm.name), body))
 }

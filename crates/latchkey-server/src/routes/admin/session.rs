@@ -49,7 +49,9 @@ async fn sign_in(
     }
     let root = state.root_realm_id().await?;
     let user = state.store.find_user(root, &username).await?;
-    let verified = verify_secret(user.as_ref().and_then(|u| u.password_hash.clone()), password).await;
+    let verified = verify_secret(&state.hash_gate, user.as_ref().and_then(|u| u.password_hash.clone()), password)
+        .await
+        .map_err(|_| AdminError::busy())?;
     let Some(user) = user.filter(|u| verified && u.enabled && u.is_admin) else {
         state.login_throttle.failed(&keys);
         tracing::info!("console sign-in failed");

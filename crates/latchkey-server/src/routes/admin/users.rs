@@ -1,6 +1,7 @@
 //! Identities of a realm: application owners, resource owners, administrators.
 
 use super::{created, load_realm, paging};
+use crate::audit::{Actor, entry};
 use crate::error::AdminError;
 use crate::extract::AdminJson;
 use crate::state::AppState;
@@ -65,6 +66,7 @@ async fn list(
 #[tracing::instrument(skip_all, fields(realm = %path.as_str(), username = %body.0.username))]
 async fn create(
     state: web::Data<AppState>,
+    actor: Actor,
     path: web::Path<String>,
     body: AdminJson<dto::CreateUser>,
 ) -> Result<HttpResponse, AdminError> {
@@ -97,7 +99,11 @@ async fn create(
         )
         .await?;
     tracing::info!("identity created");
-    Ok(created(format!("/admin/v1/realms/{}/users/{}", realm.name, user.username), user_dto(user)))
+    let location = format!("/admin/v1/realms/{}/users/{}", realm.name, user.username);
+    let body = user_dto(user);
+    let event = entry(realm.id, "user.create", format!("identity `{}` created", body.username));
+    state.auditor.record(event.after(&body).by(&actor));
+    Ok(created(location, body))
 }
 
 #[get("/realms/{realm}/users/{username}")]
@@ -111,12 +117,14 @@ async fn read(state: web::Data<AppState>, path: web::Path<(String, String)>) -> 
 #[tracing::instrument(skip_all, fields(realm = %path.0, username = %path.1))]
 async fn update(
     state: web::Data<AppState>,
+    actor: Actor,
     path: web::Path<(String, String)>,
     body: AdminJson<dto::PatchUser>,
 ) -> Result<HttpResponse, AdminError> {
     let (realm, username) = path.into_inner();
     let realm = load_realm(&state, &realm).await?;
     let mut user = load_user(&state, &realm, &username).await?;
+    let before = user_dto(user.clone());
     let b = body.0;
     let patch = UserPatch {
         email: b.email.map(|e| optional("email", e, parse_email)).transpose()?,
@@ -128,18 +136,34 @@ async fn update(
             None => None,
         },
     };
+    let password_changed = patch.password_hash.is_some();
     patch.apply(&mut user);
     let user = state.store.update_user(realm.id, &user).await?;
-    Ok(HttpResponse::Ok().json(user_dto(user)))
+    let after = user_dto(user);
+    // A new password shows only as the words "password changed", never as a value or a hash.
+    let summary = if password_changed {
+        format!("identity `{username}` updated (password changed)")
+    } else {
+        format!("identity `{username}` updated")
+    };
+    state.auditor.record(entry(realm.id, "user.update", summary).before(&before).after(&after).by(&actor));
+    Ok(HttpResponse::Ok().json(after))
 }
 
 #[delete("/realms/{realm}/users/{username}")]
 #[tracing::instrument(skip_all, fields(realm = %path.0, username = %path.1))]
-async fn remove(state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, AdminError> {
+async fn remove(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AdminError> {
     let (realm, username) = path.into_inner();
     let realm = load_realm(&state, &realm).await?;
+    let before = user_dto(load_user(&state, &realm, &username).await?);
     if !state.store.delete_user(realm.id, &username).await? {
         return Err(AdminError::not_found("identity", &username));
     }
+    let event = entry(realm.id, "user.delete", format!("identity `{username}` deleted"));
+    state.auditor.record(event.before(&before).by(&actor));
     Ok(HttpResponse::NoContent().finish())
 }

@@ -38,7 +38,8 @@ async fn authenticated_token_request(
 ) -> Result<(Realm, Application, String), OAuthError> {
     let realm = load_realm(state, realm_name).await?;
     let form = form?;
-    let app = authenticate_client(state, &realm, req, &form).await?;
+    let provider = state.store.provider(realm.id).await?;
+    let app = authenticate_client(state, &realm, &provider, req, &form).await?;
     let token = form.require("token")?.to_owned();
     Ok((realm, app, token))
 }
@@ -89,6 +90,10 @@ pub async fn revoke(
             return Err(OAuthError::unauthorized_client("the token was issued to another client"));
         }
         state.store.revoke_token(realm.id, &claims.jti, claims.exp).await?;
+        let event = crate::audit::entry(realm.id, "token.revoke", format!("access token `{}` revoked", claims.jti))
+            .client(app.client_id.as_str())
+            .before(&serde_json::json!({"jti": claims.jti, "scope": claims.scope, "exp": claims.exp}));
+        state.auditor.record(event.by(&crate::audit::Actor::client(app.client_id.as_str(), &req)));
         tracing::info!(client_id = %app.client_id, "access token revoked");
     }
     Ok(no_store().finish())

@@ -1,16 +1,20 @@
 //! The OAuth2 endpoints of a realm, at Latchkey's paths and at ForgeRock's.
 
+mod cors;
 mod discovery;
 mod introspect;
 mod token;
 
 use crate::error::OAuthError;
 use crate::extract::{AuthMethod, MAX_FORM_BYTES, OAuthForm, client_credentials};
+use crate::limits::{Budget, RetryAfter, Who};
 use crate::state::AppState;
 use crate::tokens::verify_secret;
 use actix_web::http::{Method, header};
+use actix_web::middleware::from_fn;
 use actix_web::{FromRequest, Handler, HttpRequest, HttpResponse, Responder, web};
 use latchkey_applications::{Application, TokenEndpointAuthMethod};
+use latchkey_oauth2::ProviderSettings;
 use latchkey_realms::Realm;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -24,8 +28,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 fn realm_scope(path: &str) -> actix_web::Scope {
     web::scope(path)
         .app_data(web::PayloadConfig::new(MAX_FORM_BYTES))
-        .service(endpoint("/access_token", "POST", token::access_token))
-        .service(endpoint("/introspect", "POST", introspect::introspect))
+        .service(endpoint("/access_token", "POST", token::access_token).wrap(from_fn(cors::middleware)))
+        .service(endpoint("/introspect", "POST", introspect::introspect).wrap(from_fn(cors::middleware)))
         .service(endpoint("/token/revoke", "POST", introspect::revoke))
         .service(endpoint("/tokeninfo", "GET", introspect::tokeninfo))
         .service(endpoint("/connect/jwk_uri", "GET", discovery::jwks))
@@ -56,31 +60,75 @@ pub(crate) async fn load_realm(state: &AppState, name: &str) -> Result<Realm, OA
 
 /// Authenticates a confidential client of `realm` by the method it registered (RFC 6749
 /// §2.3.1). Every failure, whatever its cause, is the same `invalid_client`.
+///
+/// Rate limits come first (see [`crate::limits`]): the source address's request budget, then
+/// the failure budgets of the client id and the address, checked before any hashing and spent
+/// by every failure; an authenticated client then spends from its own request budget.
 pub(crate) async fn authenticate_client(
     state: &AppState,
     realm: &Realm,
+    provider: &ProviderSettings,
     req: &HttpRequest,
     form: &OAuthForm,
 ) -> Result<Application, OAuthError> {
-    let invalid = || OAuthError::invalid_client(realm.name.as_str());
+    // Malformed credentials are as good as none. Every failure is counted and audited, with the
+    // client id it attempted (if one could be read).
+    let creds = client_credentials(req, form).ok().flatten();
+    let attempted = creds.as_ref().map(|c| c.client_id.as_str());
+    let invalid = || {
+        state.metrics.client_auth_failed(realm.name.as_str());
+        audit_failed_authentication(state, realm, req, attempted);
+        OAuthError::invalid_client(realm.name.as_str())
+    };
+    let limited = |r: RetryAfter| OAuthError::rate_limited(r.seconds());
+    let limits = provider.rate_limits;
+    let addr = Who::Address(req.peer_addr().map(|a| a.ip()));
+    let budgets = &state.rate_limiter;
+    budgets.take(realm.id, Budget::Address, addr, limits.per_address).map_err(limited)?;
     if !realm.enabled {
         return Err(invalid());
     }
-    let creds = client_credentials(req, form).map_err(|_| invalid())?.ok_or_else(invalid)?;
-    let secret = creds.client_secret.ok_or_else(invalid)?;
+    let creds = creds.as_ref().ok_or_else(invalid)?;
+    let client = Who::Client(&creds.client_id);
+    budgets.check(realm.id, Budget::FailedClient, client, limits.failed_auth).map_err(limited)?;
+    budgets.check(realm.id, Budget::FailedAddress, addr, limits.failed_auth).map_err(limited)?;
+    let failed = || {
+        // Spending can only fail when the budget just ran out: the next attempt is refused.
+        let _ = budgets.take(realm.id, Budget::FailedClient, client, limits.failed_auth);
+        let _ = budgets.take(realm.id, Budget::FailedAddress, addr, limits.failed_auth);
+        invalid()
+    };
+    let Some(secret) = creds.client_secret.clone() else {
+        return Err(failed());
+    };
     let app = state.store.find_application(realm.id, &creds.client_id).await?;
     let hash = app.as_ref().and_then(|a| a.secret_hash.clone());
-    if !verify_secret(hash, secret).await {
-        return Err(invalid());
+    if !verify_secret(&state.hash_gate, hash, secret).await.map_err(|_| OAuthError::busy())? {
+        return Err(failed());
     }
-    let app = app.ok_or_else(invalid)?;
+    let app = app.ok_or_else(failed)?;
     let method_matches = matches!(
         (app.settings.token_endpoint_auth_method, creds.method),
         (TokenEndpointAuthMethod::ClientSecretBasic, AuthMethod::Basic)
             | (TokenEndpointAuthMethod::ClientSecretPost, AuthMethod::Post)
     );
     if !app.settings.enabled || !app.is_confidential() || !method_matches {
-        return Err(invalid());
+        return Err(failed());
     }
+    budgets.take(realm.id, Budget::Client, client, limits.per_client).map_err(limited)?;
     Ok(app)
+}
+
+/// Records a failed client authentication: the attempted client id (or `anonymous`), and from where.
+fn audit_failed_authentication(state: &AppState, realm: &Realm, req: &HttpRequest, attempted: Option<&str>) {
+    let endpoint = req.path().rsplit('/').next().unwrap_or_default();
+    let mut entry = crate::audit::entry(
+        realm.id,
+        "client.authentication_failed",
+        format!("client authentication failed at the {endpoint} endpoint"),
+    );
+    if let Some(id) = attempted {
+        entry = entry.client(id);
+    }
+    state.auditor.record(entry.by(&crate::audit::Actor::client(attempted.unwrap_or("anonymous"), req)));
 }

@@ -18,12 +18,18 @@ pub async fn access_token(
     req: HttpRequest,
     form: Result<OAuthForm, OAuthError>,
 ) -> Result<HttpResponse, OAuthError> {
+    // The label is one of the known grant types: a made-up name must not make a new series.
+    let grant = form.as_ref().ok().and_then(|f| f.get("grant_type")).and_then(|g| g.parse::<GrantType>().ok());
     let result = issue(&state, &realm.0, &req, form).await;
-    let span = tracing::Span::current();
-    match &result {
-        Ok(_) => span.record("outcome", "issued"),
-        Err(e) => span.record("outcome", e.error_code()),
+    let outcome = match &result {
+        Ok(_) => "issued",
+        Err(e) => e.error_code(),
     };
+    tracing::Span::current().record("outcome", outcome);
+    // Counted by realm only when the realm exists: unknown names would make unbounded series.
+    if outcome != OAuthError::UNKNOWN_REALM {
+        state.metrics.token(&realm.0, grant.map_or("unknown", GrantType::as_str), outcome);
+    }
     result
 }
 
@@ -49,7 +55,7 @@ async fn issue(
         .transpose()
         .map_err(|e| OAuthError::invalid_scope(e.to_string()))?;
 
-    let app = authenticate_client(state, &realm, req, &form).await?;
+    let app = authenticate_client(state, &realm, &provider, req, &form).await?;
     tracing::Span::current().record("client_id", app.client_id.as_str());
 
     let granted = latchkey_oauth2::client_credentials(&provider, &app, requested.as_ref()).map_err(|e| match e {
@@ -61,6 +67,11 @@ async fn issue(
     let jwt = tokens::issue(state, &realm, &app, scope.clone(), granted.lifetime)
         .await
         .map_err(|e| OAuthError::internal(&e))?;
+    // Queued, not written: the audit writer batches events off the request path.
+    let event = crate::audit::entry(realm.id, "token.issue", format!("access token issued for scope `{scope}`"))
+        .client(app.client_id.as_str())
+        .after(&serde_json::json!({"grant_type": grant.as_str(), "scope": scope, "expires_in": granted.lifetime}));
+    state.auditor.record(event.by(&crate::audit::Actor::client(app.client_id.as_str(), req)));
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))
