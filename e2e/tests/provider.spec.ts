@@ -88,3 +88,40 @@ test('change lifetime and algorithm, rotate the signing key, see it in the JWKS'
   expect(t2.status).toBe(200);
   expect(decodeJwt(t2.body.access_token).header.kid).toBe(newKid);
 });
+
+test('set rate limits and CORS origins on Advanced; a bad value is reported at its field', async ({ page }, testInfo) => {
+  const { realm, clientId, secret } = await realmWithApp('limits');
+  await signIn(page, testInfo);
+  await page.goto(`/console/realms/${realm}/provider/advanced`);
+  const perClient = page.getByLabel('Requests per client', { exact: true });
+  const failed = page.getByLabel('Failed authentications', { exact: true });
+  const origins = page.getByLabel('CORS allowed origins', { exact: true });
+  await expect(perClient).toHaveValue('6000');
+  await expect(failed).toHaveValue('10');
+  await expect(origins).toHaveValue('');
+
+  // The API refuses 0 failed authentications: the error shows at that field, nothing changes.
+  await failed.fill('0');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  const error = page.locator('#rate_limits_failed_auth-error');
+  await expect(error).toBeVisible();
+  await expect(failed).toHaveAttribute('aria-invalid', 'true');
+  await shot(page, testInfo, 'advanced-error');
+  expect((await api.provider(realm)).rate_limits.failed_auth).toBe(10);
+
+  await failed.fill('2');
+  await perClient.fill('100');
+  await origins.fill('https://app.example.com\nhttps://admin.example.com');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await expect(statusMessage(page, 'Saved.')).toBeVisible();
+  await shot(page, testInfo, 'advanced-saved');
+  const saved = await api.provider(realm);
+  expect(saved.rate_limits).toEqual({ per_client: 100, per_address: 12000, failed_auth: 2 });
+  expect(saved.cors_origins).toEqual(['https://admin.example.com', 'https://app.example.com']);
+
+  // The limit is in force: two failures, then even the right secret waits.
+  expect((await token(realm, clientId, 'wrong-1')).status).toBe(401);
+  expect((await token(realm, clientId, 'wrong-2')).status).toBe(401);
+  const limited = await token(realm, clientId, secret);
+  expect(limited.status).toBe(429);
+});
