@@ -8,7 +8,10 @@ use latchkey_core::time::now;
 use latchkey_oauth2::{NewSigningKey, Origin, ProviderSettings, RateLimits};
 use latchkey_realms::{Realm, RealmId, RealmName};
 use sea_orm::ActiveValue::Set;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    TransactionTrait,
+};
 
 fn to_realm(m: realm::Model) -> Result<Realm> {
     Ok(Realm {
@@ -41,6 +44,33 @@ fn to_provider(m: oauth2_provider::Model) -> Result<ProviderSettings> {
     })
 }
 
+/// Inserts a realm with its provider settings and first signing key, inside the caller's
+/// transaction.
+pub(crate) async fn insert_realm(
+    txn: &DatabaseTransaction,
+    name: &RealmName,
+    display_name: &str,
+    enabled: bool,
+    provider: &ProviderSettings,
+    key: NewSigningKey,
+    at: i64,
+) -> Result<realm::Model> {
+    let row = realm::ActiveModel {
+        name: Set(name.as_str().to_owned()),
+        display_name: Set(display_name.to_owned()),
+        enabled: Set(enabled),
+        created_at: Set(at),
+        updated_at: Set(at),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await
+    .map_err(StoreError::conflict_on("name"))?;
+    provider_row(RealmId(row.id), provider, at).insert(txn).await?;
+    crate::keys::new_key_row(RealmId(row.id), key, at).insert(txn).await?;
+    Ok(row)
+}
+
 pub(crate) fn provider_row(realm: RealmId, p: &ProviderSettings, at: i64) -> oauth2_provider::ActiveModel {
     // RateLimits::MAX fits an i32.
     let limit = |v: u32| i32::try_from(v).unwrap_or(i32::MAX);
@@ -68,21 +98,8 @@ impl Store {
         provider: &ProviderSettings,
         key: NewSigningKey,
     ) -> Result<Realm> {
-        let t = now();
         let txn = self.db.begin().await?;
-        let row = realm::ActiveModel {
-            name: Set(name.as_str().to_owned()),
-            display_name: Set(display_name.to_owned()),
-            enabled: Set(enabled),
-            created_at: Set(t),
-            updated_at: Set(t),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await
-        .map_err(StoreError::conflict_on("name"))?;
-        provider_row(RealmId(row.id), provider, t).insert(&txn).await?;
-        crate::keys::new_key_row(RealmId(row.id), key, t).insert(&txn).await?;
+        let row = insert_realm(&txn, name, display_name, enabled, provider, key, now()).await?;
         txn.commit().await?;
         to_realm(row)
     }

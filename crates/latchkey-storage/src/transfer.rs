@@ -107,21 +107,9 @@ impl Store {
                 let (display_name, enabled) =
                     imp.realm.clone().ok_or_else(|| corrupt("a new realm needs its fields"))?;
                 let provider = imp.provider.as_ref().ok_or_else(|| corrupt("a new realm needs its provider"))?;
-                let row = realm::ActiveModel {
-                    name: Set(imp.name.as_str().to_owned()),
-                    display_name: Set(display_name),
-                    enabled: Set(enabled),
-                    created_at: Set(t),
-                    updated_at: Set(t),
-                    ..Default::default()
-                }
-                .insert(&txn)
-                .await
-                .map_err(StoreError::conflict_on("name"))?;
-                let id = RealmId(row.id);
-                crate::realms::provider_row(id, provider, t).insert(&txn).await?;
-                crate::keys::new_key_row(id, key, t).insert(&txn).await?;
-                id
+                let row =
+                    crate::realms::insert_realm(&txn, &imp.name, &display_name, enabled, provider, key, t).await?;
+                RealmId(row.id)
             }
             None => {
                 let row = realm::Entity::find()
