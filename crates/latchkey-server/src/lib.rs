@@ -17,6 +17,7 @@ pub mod startup;
 mod state;
 pub mod telemetry;
 mod tokens;
+mod verified;
 
 pub use settings::Settings;
 pub use startup::Application;

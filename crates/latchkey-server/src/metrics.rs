@@ -38,6 +38,9 @@ pub struct Metrics {
     tokens: Family<(&'static str, &'static str), AtomicU64>,
     /// By realm.
     client_auth_failures: Family<(), AtomicU64>,
+    /// Client secret checks by argon2id, and by the fingerprint of an already verified secret.
+    secrets_hashed: AtomicU64,
+    secrets_cached: AtomicU64,
 }
 
 impl Metrics {
@@ -54,6 +57,11 @@ impl Metrics {
     /// One failed client authentication at a realm's token, introspection or revocation endpoint.
     pub fn client_auth_failed(&self, realm: &str) {
         self.client_auth_failures.with(realm, (), |c| c.fetch_add(1, Relaxed));
+    }
+
+    /// One client secret checked: from the verified-secret cache, or by argon2id.
+    pub fn secret_verified(&self, cached: bool) {
+        if cached { &self.secrets_cached } else { &self.secrets_hashed }.fetch_add(1, Relaxed);
     }
 
     /// The text exposition of every metric, with the pool's state read now.
@@ -86,6 +94,16 @@ impl Metrics {
         let name = "latchkey_client_auth_failures_total";
         header(w, name, "counter", "Failed client authentications at a realm's OAuth2 endpoints.");
         self.client_auth_failures.for_each(|realm, (), c| line(w, name, &[("realm", realm)], c.load(Relaxed)));
+
+        let name = "latchkey_client_secret_checks_total";
+        header(
+            w,
+            name,
+            "counter",
+            "Client secret checks, by argon2id or by the fingerprint of a secret argon2id already verified.",
+        );
+        line(w, name, &[("method", "argon2id")], self.secrets_hashed.load(Relaxed));
+        line(w, name, &[("method", "cached")], self.secrets_cached.load(Relaxed));
 
         let name = "latchkey_db_pool_connections";
         header(w, name, "gauge", "Open database connections, idle in the pool or in use.");

@@ -4,6 +4,7 @@
 use crate::limits::{HashGate, RateLimiter};
 use crate::session::LoginThrottle;
 use crate::settings::SessionSettings;
+use crate::verified::VerifiedSecrets;
 use latchkey_oauth2::{MasterKey, Signer, SigningKey, Verifier};
 use latchkey_realms::{ROOT_REALM, RealmId, RealmName};
 use latchkey_storage::{Store, StoreError};
@@ -25,6 +26,8 @@ pub struct AppState {
     pub rate_limiter: RateLimiter,
     /// Bounds the argon2id work in flight.
     pub hash_gate: HashGate,
+    /// Client secrets already verified, for repeat requests.
+    pub verified_secrets: VerifiedSecrets,
     /// What `/metrics` reports.
     pub metrics: crate::metrics::Metrics,
     /// With it, `/metrics` asks for this bearer token.
@@ -90,6 +93,7 @@ impl AppState {
             auditor,
             rate_limiter: RateLimiter::default(),
             hash_gate: HashGate::for_this_machine(),
+            verified_secrets: VerifiedSecrets::default(),
             metrics: crate::metrics::Metrics::default(),
             metrics_token: None,
             traffic: Traffic::default(),

@@ -221,7 +221,48 @@ async fn console_security_headers(backend: Backend) {
     }
 }
 
+/// The value of `latchkey_client_secret_checks_total{method="…"}` now.
+async fn secret_checks(app: &TestApp, method: &str) -> u64 {
+    let text = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let prefix = format!("latchkey_client_secret_checks_total{{method=\"{method}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .unwrap_or_else(|| panic!("no {prefix} in\n{text}"))
+        .parse()
+        .unwrap()
+}
+
+/// A client's repeat requests are checked against the fingerprint of its verified secret, not
+/// by argon2id again; a wrong secret, a rotated secret or another client always take argon2id.
+async fn repeat_requests_skip_argon2(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.create_realm("shop").await;
+    let secret = app.create_client("shop", "svc", &["read"]).await;
+    let (hashed, cached) = (secret_checks(&app, "argon2id").await, secret_checks(&app, "cached").await);
+
+    assert_eq!(app.token_request("shop", "svc", &secret, Some("read")).await.status(), 200);
+    assert_eq!(secret_checks(&app, "argon2id").await, hashed + 1, "the first request hashes");
+    for _ in 0..3 {
+        assert_eq!(app.token_request("shop", "svc", &secret, Some("read")).await.status(), 200);
+    }
+    assert_eq!(secret_checks(&app, "argon2id").await, hashed + 1, "repeats do not hash");
+    assert_eq!(secret_checks(&app, "cached").await, cached + 3);
+
+    assert_eq!(app.token_request("shop", "svc", "wrong-secret", Some("read")).await.status(), 401);
+    assert_eq!(secret_checks(&app, "argon2id").await, hashed + 2, "a wrong secret is hashed like any other");
+
+    let rotated = app.admin_call(Method::POST, "/realms/shop/applications/svc/secret", None, 200).await;
+    let new_secret = rotated["client_secret"].as_str().unwrap();
+    assert_eq!(app.token_request("shop", "svc", &secret, Some("read")).await.status(), 401, "the old secret");
+    assert_eq!(secret_checks(&app, "argon2id").await, hashed + 3, "a rotated secret is not found in the cache");
+    assert_eq!(app.token_request("shop", "svc", new_secret, Some("read")).await.status(), 200);
+    assert_eq!(app.token_request("shop", "svc", new_secret, Some("read")).await.status(), 200);
+    assert_eq!(secret_checks(&app, "argon2id").await, hashed + 4, "the new secret is hashed once");
+    assert_eq!(secret_checks(&app, "cached").await, cached + 4);
+}
+
 both_backends!(
+    repeat_requests_skip_argon2,
     limits_are_provider_settings,
     failed_authentications_are_limited,
     request_budgets_are_per_client_and_per_address,

@@ -103,8 +103,16 @@ pub(crate) async fn authenticate_client(
     };
     let app = state.store.find_application(realm.id, &creds.client_id).await?;
     let hash = app.as_ref().and_then(|a| a.secret_hash.clone());
-    if !verify_secret(&state.hash_gate, hash, secret).await.map_err(|_| OAuthError::busy())? {
-        return Err(failed());
+    let cached = hash.as_ref().is_some_and(|h| state.verified_secrets.matches(realm.id, &creds.client_id, h, &secret));
+    state.metrics.secret_verified(cached);
+    if !cached {
+        let remember = hash.clone().map(|h| (h, secret.clone()));
+        if !verify_secret(&state.hash_gate, hash, secret).await.map_err(|_| OAuthError::busy())? {
+            return Err(failed());
+        }
+        if let Some((h, secret)) = remember {
+            state.verified_secrets.remember(realm.id, &creds.client_id, &h, &secret);
+        }
     }
     let app = app.ok_or_else(failed)?;
     let method_matches = matches!(
