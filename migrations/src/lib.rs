@@ -9,6 +9,7 @@ mod m20261127_000001_create_tables;
 mod m20261127_000002_admin_sessions;
 mod m20261127_000003_audit_events;
 mod m20261127_000004_provider_limits;
+mod m20261127_000005_change_log;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000002_admin_sessions::Migration),
             Box::new(m20261127_000003_audit_events::Migration),
             Box::new(m20261127_000004_provider_limits::Migration),
+            Box::new(m20261127_000005_change_log::Migration),
         ]
     }
 }

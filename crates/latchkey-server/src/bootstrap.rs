@@ -114,7 +114,7 @@ async fn ensure_operator_client(state: &AppState, root: &Realm, c: &Credentials)
         Some(app) => {
             if !verify_secret(&state.hash_gate, app.secret_hash.clone(), secret.clone()).await.unwrap_or(false) {
                 let hash = hash_secret(secret).await?;
-                state.store.set_client_secret(root.id, app.id, &hash).await?;
+                state.store.set_client_secret(root.id, &app, &hash).await?;
                 tracing::info!(client_id = %client_id, "operator client secret replaced from LATCHKEY_BOOTSTRAP_CLIENT_SECRET");
             }
         }

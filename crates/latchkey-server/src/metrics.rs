@@ -14,7 +14,7 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::{ConnectionType, Method};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, web};
-use latchkey_storage::PoolStats;
+use latchkey_storage::{CacheStats, PoolStats};
 use std::collections::HashMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -65,7 +65,7 @@ impl Metrics {
     }
 
     /// The text exposition of every metric, with the pool's state read now.
-    pub fn render(&self, pool: PoolStats) -> String {
+    pub fn render(&self, pool: PoolStats, cache: CacheStats) -> String {
         let mut out = String::with_capacity(8192);
         let w = &mut out;
         header(w, "latchkey_build_info", "gauge", "The running version of Latchkey (always 1).");
@@ -104,6 +104,24 @@ impl Metrics {
         );
         line(w, name, &[("method", "argon2id")], self.secrets_hashed.load(Relaxed));
         line(w, name, &[("method", "cached")], self.secrets_cached.load(Relaxed));
+
+        let name = "latchkey_cache_lookups_total";
+        header(
+            w,
+            name,
+            "counter",
+            "Token-path lookups (realm, provider settings, client, keys, revocations): from memory or the database.",
+        );
+        line(w, name, &[("result", "hit")], cache.hits);
+        line(w, name, &[("result", "miss")], cache.misses);
+        let name = "latchkey_cache_stale_total";
+        header(
+            w,
+            name,
+            "counter",
+            "Times the token path's cache went stale (the change log unread for 1 s) and was dropped.",
+        );
+        line(w, name, &[], cache.stale_spells);
 
         let name = "latchkey_db_pool_connections";
         header(w, name, "gauge", "Open database connections, idle in the pool or in use.");
@@ -294,7 +312,7 @@ mod tests {
         m.token("customers", "client_credentials", "issued");
         m.token("customers", "unknown", "unsupported_grant_type");
         m.client_auth_failed("customers");
-        let text = m.render(PoolStats { open: 3, idle: 2, max: 8 });
+        let text = m.render(PoolStats { open: 3, idle: 2, max: 8 }, CacheStats { hits: 5, misses: 2, stale_spells: 1 });
         let route = r#"route="/oauth2/realms/{realm}/access_token",method="POST",status="200""#;
         for expected in [
             format!(r#"latchkey_http_request_duration_seconds_bucket{{{route},le="0.0025"}} 0"#),
@@ -310,6 +328,9 @@ mod tests {
             r#"latchkey_db_pool_connections{state="idle"} 2"#.into(),
             r#"latchkey_db_pool_connections{state="in_use"} 1"#.into(),
             "latchkey_db_pool_max_connections 8".into(),
+            r#"latchkey_cache_lookups_total{result="hit"} 5"#.into(),
+            r#"latchkey_cache_lookups_total{result="miss"} 2"#.into(),
+            "latchkey_cache_stale_total 1".into(),
             "# TYPE latchkey_http_request_duration_seconds histogram".into(),
         ] {
             assert!(text.lines().any(|l| l == expected), "missing `{expected}` in:\n{text}");

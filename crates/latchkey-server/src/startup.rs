@@ -27,6 +27,8 @@ pub struct Application {
     /// Set when a graceful shutdown ran out of time and cut requests off.
     cut_off: Arc<AtomicBool>,
     auditor: crate::audit::Auditor,
+    /// Polls the change log for the token path's cache.
+    follower: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -52,6 +54,8 @@ impl Application {
             .with_metrics_token(settings.metrics_token.clone()),
         );
         crate::bootstrap::run(&state, &settings).await.context("bootstrap")?;
+        state.store.follow_changes().await.context("reading the change log")?;
+        let follower = tokio::spawn(follow_changes(state.store.clone()));
 
         // Installed now, so a signal that comes before the server runs still stops it gracefully.
         let signal = shutdown_signal()?;
@@ -90,7 +94,7 @@ impl Application {
         };
         let drain = tokio::spawn(async move { drain.on(signal).await });
         let store = state.store.clone();
-        Ok(Application { port: address.port(), public_url, server, auditor, store, drain, cut_off })
+        Ok(Application { port: address.port(), public_url, server, auditor, store, drain, cut_off, follower })
     }
 
     pub fn port(&self) -> u16 {
@@ -112,6 +116,7 @@ impl Application {
         let result = self.server.await;
         // Stopped by the handle, it no longer waits for a signal (nor holds the listening socket).
         self.drain.abort();
+        self.follower.abort();
         // The server has stopped: write the audit events still queued.
         self.auditor.flush().await;
         if let Err(e) = self.store.close().await {
@@ -221,5 +226,29 @@ impl Drain {
         self.cut_off.store(!in_time && traffic.in_flight.load(Relaxed) > 0, Relaxed);
         // Gracefully, idle connections are closed at once; out of time, everything is.
         self.handle.stop(in_time).await;
+    }
+}
+
+/// Keeps the token path's cache true: applies what any replica wrote, every poll interval
+/// (see `latchkey_storage`'s `hot` module). While polls fail the cache stops answering, so
+/// requests go to the database and fail like it; logged once per outage.
+async fn follow_changes(store: Store) {
+    let mut tick = tokio::time::interval(latchkey_storage::POLL_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failing = false;
+    loop {
+        tick.tick().await;
+        match store.sync_changes().await {
+            Ok(_) if failing => {
+                failing = false;
+                tracing::info!("change log readable again: the token path's cache is back");
+            }
+            Ok(_) => {}
+            Err(e) if !failing => {
+                failing = true;
+                tracing::warn!(error = %e, "cannot read the change log: the token path reads the database until it can");
+            }
+            Err(_) => {}
+        }
     }
 }

@@ -9,6 +9,7 @@ use latchkey_core::time::now;
 use latchkey_oauth2::{AccessTokenClaims, TokenError};
 use latchkey_realms::Realm;
 use latchkey_storage::StoreError;
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
@@ -41,7 +42,7 @@ pub async fn issue(
     scope: String,
     lifetime: i64,
 ) -> Result<String, CheckError> {
-    let key = state.store.active_key(realm.id).await?;
+    let key = state.store.cached_active_key(realm.id).await?;
     let signer = state.signer(&key)?;
     let claims =
         AccessTokenClaims::for_client(&state.issuer(&realm.name), app.client_id.as_str(), scope, now(), lifetime);
@@ -51,17 +52,17 @@ pub async fn issue(
 /// Checks a presented token as a resource server would: issuer names an enabled realm of
 /// ours, the key is one of that realm's, signature, type and expiry hold, and the token is not
 /// revoked. Returns the realm and claims.
-pub async fn check(state: &AppState, token: &str) -> Result<(Realm, AccessTokenClaims), CheckError> {
+pub async fn check(state: &AppState, token: &str) -> Result<(Arc<Realm>, AccessTokenClaims), CheckError> {
     let peeked = latchkey_oauth2::peek(token)?;
     let realm_name = state.realm_of_issuer(&peeked.iss).ok_or(CheckError::UnknownIssuer)?;
-    let realm = state.store.find_realm(realm_name).await?.ok_or(CheckError::UnknownIssuer)?;
+    let realm = state.store.cached_realm(realm_name).await?.ok_or(CheckError::UnknownIssuer)?;
     if !realm.enabled {
         return Err(CheckError::UnknownIssuer);
     }
-    let key = state.store.verification_key(realm.id, &peeked.kid).await?.ok_or(CheckError::UnknownKey)?;
+    let key = state.store.cached_verification_key(realm.id, &peeked.kid).await?.ok_or(CheckError::UnknownKey)?;
     let verifier = state.verifier(&key)?;
     let claims = latchkey_oauth2::verify(token, &verifier, &state.issuer(&realm.name))?;
-    if state.store.is_token_revoked(realm.id, &claims.jti).await? {
+    if state.store.cached_is_token_revoked(realm.id, &claims.jti).await? {
         return Err(CheckError::Revoked);
     }
     Ok((realm, claims))

@@ -1,6 +1,7 @@
 //! Applications (OAuth clients) of a realm and their owners.
 
 use crate::entities::{application, application_owner, user};
+use crate::hot::Change;
 use crate::{
     Paged, Result, Store, StoreError, corrupt, grants_from_text, grants_to_text, scopes_from_text, scopes_to_text,
 };
@@ -170,27 +171,38 @@ impl Store {
         if let Some(owners) = owners {
             replace_owners(&txn, app.id, owners).await?;
         }
+        crate::hot::log(&txn, realm, Change::Application(app.client_id.as_str())).await?;
         txn.commit().await?;
+        self.changed(realm, Change::Application(app.client_id.as_str()));
         to_application(updated)
     }
 
-    pub async fn set_client_secret(&self, realm: RealmId, app: ApplicationId, hash: &SecretHash) -> Result<()> {
+    /// Replaces the secret of `app` (read through a lookup in `realm`).
+    pub async fn set_client_secret(&self, realm: RealmId, app: &Application, hash: &SecretHash) -> Result<()> {
+        let txn = self.db.begin().await?;
         application::Entity::update_many()
             .col_expr(application::Column::SecretHash, sea_orm::sea_query::Expr::value(hash.as_phc()))
             .col_expr(application::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now()))
             .filter(application::Column::RealmId.eq(realm.0))
-            .filter(application::Column::Id.eq(app.0))
-            .exec(&self.db)
+            .filter(application::Column::Id.eq(app.id.0))
+            .exec(&txn)
             .await?;
+        crate::hot::log(&txn, realm, Change::Application(app.client_id.as_str())).await?;
+        txn.commit().await?;
+        self.changed(realm, Change::Application(app.client_id.as_str()));
         Ok(())
     }
 
     pub async fn delete_application(&self, realm: RealmId, client_id: &str) -> Result<bool> {
+        let txn = self.db.begin().await?;
         let res = application::Entity::delete_many()
             .filter(application::Column::RealmId.eq(realm.0))
             .filter(application::Column::ClientId.eq(client_id))
-            .exec(&self.db)
+            .exec(&txn)
             .await?;
+        crate::hot::log(&txn, realm, Change::Application(client_id)).await?;
+        txn.commit().await?;
+        self.changed(realm, Change::Application(client_id));
         Ok(res.rows_affected > 0)
     }
 }

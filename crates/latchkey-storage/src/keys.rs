@@ -1,6 +1,7 @@
 //! Signing keys of a realm: the active one, the retired ones still verifying, rotation.
 
 use crate::entities::{application, oauth2_provider, signing_key};
+use crate::hot::Change;
 use crate::{Result, Store, corrupt};
 use latchkey_core::time::{UnixTime, now};
 use latchkey_oauth2::{KeyStatus, NewSigningKey, SigningKey};
@@ -127,7 +128,9 @@ impl Store {
             .exec(&txn)
             .await?;
         let row = new_key_row(realm, new, t).insert(&txn).await?;
+        crate::hot::log(&txn, realm, Change::Keys).await?;
         txn.commit().await?;
+        self.changed(realm, Change::Keys);
         to_key(row)
     }
 }

@@ -7,6 +7,7 @@
 mod applications;
 mod audit;
 mod entities;
+mod hot;
 mod keys;
 mod realms;
 mod revocations;
@@ -16,6 +17,7 @@ mod users;
 
 pub use applications::NewApplication;
 pub use audit::{AuditEvent, AuditFilter, NewAuditEvent};
+pub use hot::{CacheStats, POLL_INTERVAL, STALE_AFTER};
 pub use sessions::AdminSession;
 pub use transfer::{ImportApplication, ImportUser, RealmImport};
 
@@ -76,6 +78,8 @@ pub struct Paged<T> {
 #[derive(Clone)]
 pub struct Store {
     db: DatabaseConnection,
+    /// The token path's cache (see [`hot`]); shared by the clones of this store.
+    hot: std::sync::Arc<hot::Hot>,
 }
 
 impl std::fmt::Debug for Store {
@@ -101,7 +105,7 @@ impl Store {
         } else {
             opts.max_connections(16);
         }
-        Ok(Store { db: Database::connect(opts).await? })
+        Ok(Store { db: Database::connect(opts).await?, hot: Default::default() })
     }
 
     pub fn backend_name(&self) -> &'static str {

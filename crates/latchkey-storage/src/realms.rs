@@ -1,6 +1,7 @@
 //! Realms and their OAuth2 provider settings.
 
 use crate::entities::{oauth2_provider, realm};
+use crate::hot::Change;
 use crate::{
     Paged, Result, Store, StoreError, corrupt, grants_from_text, grants_to_text, scopes_from_text, scopes_to_text,
 };
@@ -100,7 +101,9 @@ impl Store {
     ) -> Result<Realm> {
         let txn = self.db.begin().await?;
         let row = insert_realm(&txn, name, display_name, enabled, provider, key, now()).await?;
+        crate::hot::log(&txn, RealmId(row.id), Change::Realm).await?;
         txn.commit().await?;
+        self.changed(RealmId(row.id), Change::Realm);
         to_realm(row)
     }
 
@@ -121,6 +124,7 @@ impl Store {
     }
 
     pub async fn update_realm(&self, r: &Realm) -> Result<Realm> {
+        let txn = self.db.begin().await?;
         let row = realm::ActiveModel {
             id: Set(r.id.0),
             name: Set(r.name.as_str().to_owned()),
@@ -129,14 +133,21 @@ impl Store {
             created_at: Set(r.created_at),
             updated_at: Set(now()),
         }
-        .update(&self.db)
+        .update(&txn)
         .await?;
+        crate::hot::log(&txn, r.id, Change::Realm).await?;
+        txn.commit().await?;
+        self.changed(r.id, Change::Realm);
         to_realm(row)
     }
 
     /// Deletes a realm and, by cascade, everything in it.
     pub async fn delete_realm(&self, id: RealmId) -> Result<bool> {
-        let res = realm::Entity::delete_by_id(id.0).exec(&self.db).await?;
+        let txn = self.db.begin().await?;
+        let res = realm::Entity::delete_by_id(id.0).exec(&txn).await?;
+        crate::hot::log(&txn, id, Change::Realm).await?;
+        txn.commit().await?;
+        self.changed(id, Change::Realm);
         Ok(res.rows_affected > 0)
     }
 
@@ -149,7 +160,11 @@ impl Store {
     }
 
     pub async fn update_provider(&self, realm: RealmId, p: &ProviderSettings) -> Result<()> {
-        provider_row(realm, p, now()).update(&self.db).await?;
+        let txn = self.db.begin().await?;
+        provider_row(realm, p, now()).update(&txn).await?;
+        crate::hot::log(&txn, realm, Change::Provider).await?;
+        txn.commit().await?;
+        self.changed(realm, Change::Provider);
         Ok(())
     }
 }

@@ -30,5 +30,5 @@ async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(state.metrics.render(state.store.pool_stats()))
+        .body(state.metrics.render(state.store.pool_stats(), state.store.cache_stats()))
 }

@@ -93,6 +93,8 @@ pub struct TestApp {
     // Dropped after the server handle is told to stop.
     db: TestDb,
     tmp: tempfile::TempDir,
+    /// Replicas must share it: it seals the signing keys in the database.
+    master_key: MasterKey,
 }
 
 impl Drop for TestApp {
@@ -131,14 +133,31 @@ impl TestApp {
         let db = TestDb::new(backend, dir.path()).await;
         let mut settings = test_settings(&db.url, dir.path());
         adjust(&mut settings);
+        Self::start(settings, db, dir).await
+    }
+
+    async fn start(settings: Settings, db: TestDb, dir: tempfile::TempDir) -> TestApp {
+        let master_key = settings.master_key.clone();
         let app = Application::build(settings).await.expect("server builds");
         let base = format!("http://127.0.0.1:{}", app.port());
         let handle = app.handle();
         tokio::spawn(app.run_until_stopped());
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        let mut t = TestApp { base, http, admin_token: String::new(), handle, db, tmp: dir };
+        let mut t = TestApp { base, http, admin_token: String::new(), handle, db, tmp: dir, master_key };
         t.admin_token = t.token("root", OPERATOR_ID, OPERATOR_SECRET, Some("admin")).await;
         t
+    }
+
+    /// A second server process on this one's database, sharing nothing in memory: another
+    /// replica behind a load balancer, so with this one's public URL (its tokens' issuer). The
+    /// database stays until this (first) app drops.
+    pub async fn replica(&self) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = TestDb { url: self.db.url.clone(), pg_name: None };
+        let mut settings = test_settings(&db.url, dir.path());
+        settings.master_key = self.master_key.clone();
+        settings.public_url = Some(self.base.clone());
+        Self::start(settings, db, dir).await
     }
 
     /// The server's temporary directory; the console is served from `{dir}/console`.

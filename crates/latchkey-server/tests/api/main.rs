@@ -19,4 +19,5 @@ mod keys;
 mod limits;
 mod observability;
 mod process;
+mod replicas;
 mod transfer;

@@ -4,6 +4,7 @@ pub mod admin_session;
 pub mod application;
 pub mod application_owner;
 pub mod audit_event;
+pub mod change_log;
 pub mod oauth2_provider;
 pub mod realm;
 pub mod revoked_token;

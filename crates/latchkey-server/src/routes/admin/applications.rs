@@ -284,7 +284,7 @@ async fn rotate_secret(
     let secret = generate_secret();
     let hash: SecretHash =
         hash_secret(secret.expose_secret().to_owned()).await.map_err(|e| AdminError::internal(&e))?;
-    state.store.set_client_secret(realm.id, app.id, &hash).await?;
+    state.store.set_client_secret(realm.id, &app, &hash).await?;
     tracing::info!("client secret rotated");
     // Neither the secret nor its hash goes to the log: only that it changed.
     let event = entry(realm.id, "application.secret_rotate", format!("client secret of `{client_id}` rotated"));

@@ -48,8 +48,8 @@ async fn allowed(req: &ServiceRequest, origin: &str) -> bool {
         return false;
     };
     let name = req.match_info().get("realm").unwrap_or(ROOT_REALM);
-    let Ok(Some(realm)) = state.store.find_realm(name).await else {
+    let Ok(Some(realm)) = state.store.cached_realm(name).await else {
         return false;
     };
-    state.store.provider(realm.id).await.is_ok_and(|p| p.allows_origin(origin))
+    state.store.cached_provider(realm.id).await.is_ok_and(|p| p.allows_origin(origin))
 }

@@ -15,7 +15,7 @@ use latchkey_realms::Realm;
 /// may still be alive.
 pub async fn jwks(state: web::Data<AppState>, realm: RealmParam) -> Result<HttpResponse, OAuthError> {
     let realm = load_realm(&state, &realm.0).await?;
-    let keys = state.store.verification_keys(realm.id).await?;
+    let keys = state.store.cached_verification_keys(realm.id).await?;
     let keys = keys
         .iter()
         .map(|k| serde_json::from_str::<serde_json::Value>(&k.public_jwk))
@@ -38,7 +38,7 @@ pub async fn rfc8414(state: web::Data<AppState>, realm: RealmParam) -> Result<Ht
 
 async fn metadata(state: &AppState, realm_name: &str) -> Result<HttpResponse, OAuthError> {
     let realm = load_realm(state, realm_name).await?;
-    let provider = state.store.provider(realm.id).await?;
+    let provider = state.store.cached_provider(realm.id).await?;
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "public, max-age=60")).json(server_metadata(
         state,
         &realm,

@@ -13,6 +13,7 @@ use latchkey_applications::Application;
 use latchkey_core::time::now;
 use latchkey_oauth2::AccessTokenClaims;
 use latchkey_realms::Realm;
+use std::sync::Arc;
 
 /// Checks `token` and insists it belongs to `realm`. `Ok(None)`: not an active token here.
 async fn active_in_realm(
@@ -35,10 +36,10 @@ async fn authenticated_token_request(
     realm_name: &str,
     req: &HttpRequest,
     form: Result<OAuthForm, OAuthError>,
-) -> Result<(Realm, Application, String), OAuthError> {
+) -> Result<(Arc<Realm>, Arc<Application>, String), OAuthError> {
     let realm = load_realm(state, realm_name).await?;
     let form = form?;
-    let provider = state.store.provider(realm.id).await?;
+    let provider = state.store.cached_provider(realm.id).await?;
     let app = authenticate_client(state, &realm, &provider, req, &form).await?;
     let token = form.require("token")?.to_owned();
     Ok((realm, app, token))

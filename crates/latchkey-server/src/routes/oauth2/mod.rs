@@ -16,6 +16,7 @@ use actix_web::{FromRequest, Handler, HttpRequest, HttpResponse, Responder, web}
 use latchkey_applications::{Application, TokenEndpointAuthMethod};
 use latchkey_oauth2::ProviderSettings;
 use latchkey_realms::Realm;
+use std::sync::Arc;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // Order matters: actix matches scopes by prefix, first registered first.
@@ -54,8 +55,8 @@ where
 }
 
 /// The realm a request names, or 404.
-pub(crate) async fn load_realm(state: &AppState, name: &str) -> Result<Realm, OAuthError> {
-    state.store.find_realm(name).await?.ok_or_else(|| OAuthError::unknown_realm(name))
+pub(crate) async fn load_realm(state: &AppState, name: &str) -> Result<Arc<Realm>, OAuthError> {
+    state.store.cached_realm(name).await?.ok_or_else(|| OAuthError::unknown_realm(name))
 }
 
 /// Authenticates a confidential client of `realm` by the method it registered (RFC 6749
@@ -70,7 +71,7 @@ pub(crate) async fn authenticate_client(
     provider: &ProviderSettings,
     req: &HttpRequest,
     form: &OAuthForm,
-) -> Result<Application, OAuthError> {
+) -> Result<Arc<Application>, OAuthError> {
     // Malformed credentials are as good as none. Every failure is counted and audited, with the
     // client id it attempted (if one could be read).
     let creds = client_credentials(req, form).ok().flatten();
@@ -101,7 +102,7 @@ pub(crate) async fn authenticate_client(
     let Some(secret) = creds.client_secret.clone() else {
         return Err(failed());
     };
-    let app = state.store.find_application(realm.id, &creds.client_id).await?;
+    let app = state.store.cached_application(realm.id, &creds.client_id).await?;
     let hash = app.as_ref().and_then(|a| a.secret_hash.clone());
     let cached = hash.as_ref().is_some_and(|h| state.verified_secrets.matches(realm.id, &creds.client_id, h, &secret));
     state.metrics.secret_verified(cached);

@@ -45,7 +45,7 @@ async fn issue(
     let grant: GrantType = grant_name
         .parse()
         .map_err(|_| OAuthError::unsupported_grant_type(format!("unknown grant type `{grant_name}`")))?;
-    let provider = state.store.provider(realm.id).await?;
+    let provider = state.store.cached_provider(realm.id).await?;
     if !grant.is_implemented() || !provider.allows(grant) {
         return Err(OAuthError::unsupported_grant_type(format!("the realm does not allow the {grant} grant")));
     }
