@@ -10,9 +10,12 @@
 //! - `cargo xtask dist`: the release server binary and the console into `dist/` (the Dockerfile
 //!   runs it).
 //! - `cargo xtask ci`: what `.ci/run` runs (tidy, dist, then test).
+//! - `cargo xtask bench [--quick] [--only NAME] [--backend sqlite|postgres|both] [--memory-minutes N]`:
+//!   the load benchmark (wrk) of Latchkey beside a peer (oidc-provider) and a floor (bare actix).
 //!
 //! Everything that runs the server builds the release profile, so CI compiles one profile only.
 
+mod bench;
 mod compose;
 mod console;
 mod dist;
@@ -38,6 +41,7 @@ fn main() -> anyhow::Result<()> {
         "tidy" => tidy(),
         "compose-check" => compose::check(),
         "dist" => dist::build(),
+        "bench" => bench::run(&rest),
         "ci" => {
             tidy()?;
             // The docker image's build command, so that CI proves it works.
@@ -45,7 +49,7 @@ fn main() -> anyhow::Result<()> {
             test(&rest)
         }
         _ => {
-            eprintln!("usage: cargo xtask <run|console|test|e2e|tidy|compose-check|dist|ci>");
+            eprintln!("usage: cargo xtask <run|console|test|e2e|tidy|compose-check|dist|ci|bench>");
             eprintln!(
                 "  run      build the console and start `latchkey serve` (console and endpoints on SQLite in ./data)"
             );
@@ -60,6 +64,9 @@ fn main() -> anyhow::Result<()> {
             );
             eprintln!("  dist     the release server binary and the console into dist/: what the Dockerfile runs");
             eprintln!("  ci       tidy, dist, then test: what .ci/run runs");
+            eprintln!(
+                "  bench    load benchmark against a peer and a floor [--quick] [--only NAME] [--backend sqlite|postgres|both] [--memory-minutes N] [--no-peer]"
+            );
             bail!("unknown task `{task}`")
         }
     }

@@ -674,11 +674,14 @@ pub enum RealmCommand {
         #[arg(long, short)]
         output: Option<std::path::PathBuf>,
     },
-    /// Apply an exported file: create the realm if missing, then create or update its provider,
-    /// identities and applications. Idempotent and all or nothing; deletes nothing.
+    /// Apply exported files: create the realm if missing, then create or update its provider,
+    /// identities and applications. Idempotent and all or nothing per file; deletes nothing.
     Import {
-        /// The file: JSON or YAML, by its extension or else its content (`/dev/stdin` works).
-        file: std::path::PathBuf,
+        /// The files: JSON or YAML, each by its extension or else its content (`/dev/stdin`
+        /// works). Several files are applied in order, each in its own transaction; the first
+        /// that fails stops the command, and the files before it stay applied.
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
         /// Print what would change and write nothing.
         #[arg(long)]
         dry_run: bool,
@@ -708,21 +711,46 @@ pub async fn run(command: RealmCommand, settings: &crate::Settings) -> anyhow::R
                  an import that creates the realm generates a fresh one"
             );
         }
-        RealmCommand::Import { file, dry_run } => {
-            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-            let doc = parse(&text, Format::detect(&file, &text))
-                .with_context(|| format!("{} is not a realm export", file.display()))?;
-            let report = import(&store, &settings.master_key, &doc, dry_run).await?;
-            for line in &report.lines {
-                println!("{line}");
-            }
-            for (client_id, secret) in &report.generated_secrets {
-                // The one time this secret is ever shown: the file held no hash for a new client.
-                println!("client_secret of application {client_id} (shown only this once): {}", secret.expose_secret());
+        RealmCommand::Import { files, dry_run } => {
+            let several = files.len() > 1;
+            for (done, file) in files.iter().enumerate() {
+                if several {
+                    println!("== {}", file.display());
+                }
+                let imported = import_file(&store, &settings.master_key, file, dry_run).await;
+                if several {
+                    let before = if dry_run { "checked" } else { "applied" };
+                    imported.with_context(|| {
+                        format!("{}: stopped here; the {done} file(s) before it were {before}", file.display())
+                    })?;
+                } else {
+                    imported?;
+                }
             }
         }
     }
     store.close().await?;
+    Ok(())
+}
+
+/// Imports one file (one transaction) and prints its report.
+async fn import_file(
+    store: &Store,
+    master_key: &MasterKey,
+    file: &std::path::Path,
+    dry_run: bool,
+) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let doc = parse(&text, Format::detect(file, &text))
+        .with_context(|| format!("{} is not a realm export", file.display()))?;
+    let report = import(store, master_key, &doc, dry_run).await?;
+    for line in &report.lines {
+        println!("{line}");
+    }
+    for (client_id, secret) in &report.generated_secrets {
+        // The one time this secret is ever shown: the file held no hash for a new client.
+        println!("client_secret of application {client_id} (shown only this once): {}", secret.expose_secret());
+    }
     Ok(())
 }
 

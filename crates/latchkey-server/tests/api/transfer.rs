@@ -356,6 +356,46 @@ async fn secrets_none_leaves_no_secret_material(backend: Backend) {
     assert!(doc["identities"].as_array().unwrap().iter().all(|i| i.get("password_hash").is_none()), "{exported}");
 }
 
+/// Several files in one invocation: each is applied in its own transaction, in order, with its
+/// own report. A bad file stops the command, names itself, and leaves the files before it applied.
+async fn several_files_import_in_one_invocation(backend: Backend) {
+    let src = TestApp::spawn(backend).await;
+    let secret = seed(&src).await;
+    let dir = tempfile::tempdir().unwrap();
+    let acme = dir.path().join("acme.json");
+    ok(&src, &["export", "acme", "--identities", "--output", path(&acme)]);
+    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&acme).unwrap()).unwrap();
+    doc["realm"]["name"] = json!("beta");
+    let beta = dir.path().join("beta.json");
+    std::fs::write(&beta, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+
+    let dst = spawn(backend).await;
+    let out = ok(&dst, &["import", path(&acme), path(&beta)]);
+    let acme_at = out.find(&format!("== {}", path(&acme))).unwrap_or_else(|| panic!("no header for acme:\n{out}"));
+    let beta_at = out.find(&format!("== {}", path(&beta))).unwrap_or_else(|| panic!("no header for beta:\n{out}"));
+    assert!(acme_at < beta_at && out[acme_at..beta_at].contains("+ realm acme"), "{out}");
+    assert!(out[beta_at..].contains("+ realm beta") && out[beta_at..].contains("+ application svc"), "{out}");
+    assert_eq!(out.matches("imported: ").count(), 2, "{out}");
+    for realm in ["acme", "beta"] {
+        let token = dst.token(realm, "svc", &secret, Some("read")).await;
+        assert_eq!(dst.introspect(realm, "svc", &secret, &token).await["active"], true);
+    }
+
+    // A bad file after a good one: the good one is applied, the error names the bad one.
+    doc["realm"]["name"] = json!("gamma");
+    let gamma = dir.path().join("gamma.json");
+    std::fs::write(&gamma, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    doc["realm"]["name"] = json!("delta");
+    doc["applications"][1]["client_id"] = json!("no spaces");
+    let bad = dir.path().join("delta.json");
+    std::fs::write(&bad, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    let err = fails(&dst, &["import", path(&gamma), path(&bad)]);
+    assert!(err.contains(path(&bad)) && err.contains("the 1 file(s) before it were applied"), "{err}");
+    assert!(err.contains("applications[1].client_id"), "{err}");
+    dst.admin_call(Method::GET, "/realms/gamma", None, 200).await;
+    dst.admin_call(Method::GET, "/realms/delta", None, 404).await;
+}
+
 /// The apply is one transaction: when a write fails midway (here an owner that does not
 /// exist, which validation would have caught), nothing of the realm remains.
 async fn a_failed_apply_leaves_nothing(backend: Backend) {
@@ -413,5 +453,6 @@ both_backends!(
     dry_run_reports_differences_and_writes_nothing,
     bad_files_fail_naming_the_field,
     secrets_none_leaves_no_secret_material,
+    several_files_import_in_one_invocation,
     a_failed_apply_leaves_nothing,
 );
