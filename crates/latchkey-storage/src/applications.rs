@@ -109,24 +109,43 @@ impl Store {
 
     /// Usernames of an application's owners, sorted.
     pub async fn application_owners(&self, app: ApplicationId) -> Result<Vec<String>> {
-        let ids: Vec<i32> = application_owner::Entity::find()
-            .filter(application_owner::Column::ApplicationId.eq(app.0))
+        Ok(self.owners_of(&[app]).await?.pop().unwrap_or_default())
+    }
+
+    /// Usernames of the owners of each of `apps`, sorted, in `apps`' order: two queries whatever
+    /// the number of applications (a page of the list).
+    pub async fn owners_of(&self, apps: &[ApplicationId]) -> Result<Vec<Vec<String>>> {
+        let mut owners = vec![Vec::new(); apps.len()];
+        if apps.is_empty() {
+            return Ok(owners);
+        }
+        let pairs: Vec<(i32, i32)> = application_owner::Entity::find()
+            .filter(application_owner::Column::ApplicationId.is_in(apps.iter().map(|a| a.0)))
             .select_only()
+            .column(application_owner::Column::ApplicationId)
             .column(application_owner::Column::UserId)
             .into_tuple()
             .all(&self.db)
             .await?;
-        if ids.is_empty() {
-            return Ok(vec![]);
+        if pairs.is_empty() {
+            return Ok(owners);
         }
-        Ok(user::Entity::find()
-            .filter(user::Column::Id.is_in(ids))
-            .order_by_asc(user::Column::Username)
+        let users: Vec<(i32, String)> = user::Entity::find()
+            .filter(user::Column::Id.is_in(pairs.iter().map(|p| p.1)))
             .select_only()
+            .column(user::Column::Id)
             .column(user::Column::Username)
             .into_tuple()
             .all(&self.db)
-            .await?)
+            .await?;
+        let usernames: std::collections::HashMap<i32, String> = users.into_iter().collect();
+        for (app, user) in pairs {
+            if let (Some(i), Some(name)) = (apps.iter().position(|a| a.0 == app), usernames.get(&user)) {
+                owners[i].push(name.clone());
+            }
+        }
+        owners.iter_mut().for_each(|o| o.sort());
+        Ok(owners)
     }
 
     /// A page of the realm's applications; `search` matches client id and name.
@@ -171,9 +190,9 @@ impl Store {
         if let Some(owners) = owners {
             replace_owners(&txn, app.id, owners).await?;
         }
-        crate::hot::log(&txn, realm, Change::Application(app.client_id.as_str())).await?;
+        let logged = crate::hot::log(&txn, realm, Change::Application(app.client_id.as_str())).await?;
         txn.commit().await?;
-        self.changed(realm, Change::Application(app.client_id.as_str()));
+        self.changed(logged);
         to_application(updated)
     }
 
@@ -187,9 +206,9 @@ impl Store {
             .filter(application::Column::Id.eq(app.id.0))
             .exec(&txn)
             .await?;
-        crate::hot::log(&txn, realm, Change::Application(app.client_id.as_str())).await?;
+        let logged = crate::hot::log(&txn, realm, Change::Application(app.client_id.as_str())).await?;
         txn.commit().await?;
-        self.changed(realm, Change::Application(app.client_id.as_str()));
+        self.changed(logged);
         Ok(())
     }
 
@@ -200,9 +219,9 @@ impl Store {
             .filter(application::Column::ClientId.eq(client_id))
             .exec(&txn)
             .await?;
-        crate::hot::log(&txn, realm, Change::Application(client_id)).await?;
+        let logged = crate::hot::log(&txn, realm, Change::Application(client_id)).await?;
         txn.commit().await?;
-        self.changed(realm, Change::Application(client_id));
+        self.changed(logged);
         Ok(res.rows_affected > 0)
     }
 }

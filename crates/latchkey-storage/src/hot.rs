@@ -91,18 +91,27 @@ impl Change<'_> {
     }
 }
 
-/// Appends `change` to the log inside the writer's transaction.
-pub(crate) async fn log(db: &impl ConnectionTrait, realm: RealmId, change: Change<'_>) -> Result<()> {
-    change_log::Entity::insert(change_log::ActiveModel {
+/// Appends `change` to the log inside the writer's transaction; pass what it returns to
+/// `Store::changed` once the transaction has committed.
+pub(crate) async fn log<'a>(db: &impl ConnectionTrait, realm: RealmId, change: Change<'a>) -> Result<Logged<'a>> {
+    let row = change_log::Entity::insert(change_log::ActiveModel {
         realm_id: Set(realm.0),
         kind: Set(change.kind().to_owned()),
         subject: Set(change.subject().map(str::to_owned)),
         changed_at: Set(now()),
         ..Default::default()
     })
-    .exec_without_returning(db)
+    .exec(db)
     .await?;
-    Ok(())
+    Ok(Logged { id: row.last_insert_id, realm, change })
+}
+
+/// A change written to the log by this process, not yet applied to its cache.
+#[must_use = "apply it with `Store::changed` after the commit"]
+pub(crate) struct Logged<'a> {
+    id: i64,
+    realm: RealmId,
+    change: Change<'a>,
 }
 
 /// Entries keyed by realm, then by a name.
@@ -398,9 +407,14 @@ impl Store {
         Ok(())
     }
 
-    /// Applies a change this process just committed, without waiting for the poll.
-    pub(crate) fn changed(&self, realm: RealmId, change: Change<'_>) {
-        self.hot.apply(realm, change);
+    /// Applies a change this process just committed, without waiting for the poll, which then
+    /// skips its row (applying it again would only drop entries filled since).
+    pub(crate) fn changed(&self, logged: Logged<'_>) {
+        self.hot.apply(logged.realm, logged.change);
+        let mut f = self.follower();
+        if logged.id > f.watermark {
+            f.applied.insert(logged.id);
+        }
     }
 
     /// The realm named `name`, from memory when fresh.

@@ -128,9 +128,9 @@ impl Store {
             .exec(&txn)
             .await?;
         let row = new_key_row(realm, new, t).insert(&txn).await?;
-        crate::hot::log(&txn, realm, Change::Keys).await?;
+        let logged = crate::hot::log(&txn, realm, Change::Keys).await?;
         txn.commit().await?;
-        self.changed(realm, Change::Keys);
+        self.changed(logged);
         to_key(row)
     }
 }

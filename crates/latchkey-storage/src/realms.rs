@@ -101,9 +101,8 @@ impl Store {
     ) -> Result<Realm> {
         let txn = self.db.begin().await?;
         let row = insert_realm(&txn, name, display_name, enabled, provider, key, now()).await?;
-        crate::hot::log(&txn, RealmId(row.id), Change::Realm).await?;
+        // No change to log: only realms that exist are cached, and this one did not.
         txn.commit().await?;
-        self.changed(RealmId(row.id), Change::Realm);
         to_realm(row)
     }
 
@@ -135,9 +134,9 @@ impl Store {
         }
         .update(&txn)
         .await?;
-        crate::hot::log(&txn, r.id, Change::Realm).await?;
+        let logged = crate::hot::log(&txn, r.id, Change::Realm).await?;
         txn.commit().await?;
-        self.changed(r.id, Change::Realm);
+        self.changed(logged);
         to_realm(row)
     }
 
@@ -145,9 +144,9 @@ impl Store {
     pub async fn delete_realm(&self, id: RealmId) -> Result<bool> {
         let txn = self.db.begin().await?;
         let res = realm::Entity::delete_by_id(id.0).exec(&txn).await?;
-        crate::hot::log(&txn, id, Change::Realm).await?;
+        let logged = crate::hot::log(&txn, id, Change::Realm).await?;
         txn.commit().await?;
-        self.changed(id, Change::Realm);
+        self.changed(logged);
         Ok(res.rows_affected > 0)
     }
 
@@ -162,9 +161,9 @@ impl Store {
     pub async fn update_provider(&self, realm: RealmId, p: &ProviderSettings) -> Result<()> {
         let txn = self.db.begin().await?;
         provider_row(realm, p, now()).update(&txn).await?;
-        crate::hot::log(&txn, realm, Change::Provider).await?;
+        let logged = crate::hot::log(&txn, realm, Change::Provider).await?;
         txn.commit().await?;
-        self.changed(realm, Change::Provider);
+        self.changed(logged);
         Ok(())
     }
 }

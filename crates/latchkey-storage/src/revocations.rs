@@ -20,9 +20,9 @@ impl Store {
         .on_conflict_do_nothing_on([revoked_token::Column::RealmId, revoked_token::Column::Jti])
         .exec_without_returning(&txn)
         .await?;
-        crate::hot::log(&txn, realm, Change::Revocation(jti)).await?;
+        let logged = crate::hot::log(&txn, realm, Change::Revocation(jti)).await?;
         txn.commit().await?;
-        self.changed(realm, Change::Revocation(jti));
+        self.changed(logged);
         // Entries past their token's expiry protect nothing: prune them as we go.
         revoked_token::Entity::delete_many().filter(revoked_token::Column::ExpiresAt.lt(now())).exec(&self.db).await?;
         Ok(())

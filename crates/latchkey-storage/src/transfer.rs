@@ -137,9 +137,9 @@ impl Store {
         for a in imp.applications {
             upsert_application(&txn, realm_id, a, t).await?;
         }
-        crate::hot::log(&txn, realm_id, crate::hot::Change::Realm).await?;
+        let logged = crate::hot::log(&txn, realm_id, crate::hot::Change::Realm).await?;
         txn.commit().await?;
-        self.changed(realm_id, crate::hot::Change::Realm);
+        self.changed(logged);
         Ok(realm_id)
     }
 }
