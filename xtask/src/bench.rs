@@ -82,6 +82,12 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     fs::create_dir_all(out.join("logs"))?;
     let mut bench = Bench::new(opts, root, out)?;
     println!("{}", bench.plan.describe(&bench.opts));
+    bench.results.sign_costs = sign_costs()?;
+    for c in bench.results.sign_costs.clone() {
+        let line =
+            format!("crypto, one core: {} signs in {:.1} µs, verifies in {:.1} µs", c.alg, c.sign_us, c.verify_us);
+        bench.results.note(line);
+    }
     let outcome = bench.run_all();
     bench.results.write(&bench.out, &machine, &bench.plan.describe(&bench.opts))?;
     outcome?;
@@ -901,6 +907,40 @@ fn median(mut values: Vec<f64>) -> f64 {
 struct Results {
     rows: Vec<Row>,
     notes: Vec<String>,
+    sign_costs: Vec<SignCost>,
+}
+
+/// One signature's and one verification's cost with the server's crypto backend, on one core.
+#[derive(Debug, Clone)]
+struct SignCost {
+    alg: String,
+    sign_us: f64,
+    verify_us: f64,
+}
+
+/// Measures [`SignCost`]s with `latchkey-oauth2`'s `sign_cost` example (release, the same
+/// crypto backend as the server), before any load runs.
+fn sign_costs() -> anyhow::Result<Vec<SignCost>> {
+    let mut c = crate::cargo();
+    c.args(["run", "--quiet", "--release", "-p", "latchkey-oauth2", "--example", "sign_cost"]);
+    let out = c.output().context("running the sign_cost example")?;
+    if !out.status.success() {
+        bail!("the sign_cost example failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let text = String::from_utf8(out.stdout)?;
+    let costs: Vec<SignCost> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("SIGN-COST "))
+        .map(|l| {
+            let field = |k: &str| l.split(' ').find_map(|f| f.strip_prefix(k)?.strip_prefix('=')).unwrap_or_default();
+            Ok(SignCost {
+                alg: field("alg").to_owned(),
+                sign_us: field("sign_us").parse().context("sign_us")?,
+                verify_us: field("verify_us").parse().context("verify_us")?,
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
+    Ok(costs)
 }
 
 impl Results {
@@ -946,6 +986,18 @@ impl Results {
                 self.find(scenario, server, row.conns).map(|o| format!("{:.2}× {label}", row.rps() / o.rps()))
             })
             .collect();
+        // The signature's share: for RS256 the fraction of the limit signing sets with the CPU
+        // the server got; for all, the budget of signing plus twice the floor.
+        let alg = row.scenario.strip_prefix("token-").filter(|_| row.server.starts_with("latchkey-"));
+        if let Some(cost) = alg.and_then(|a| self.sign_costs.iter().find(|c| c.alg.eq_ignore_ascii_case(a))) {
+            let cpu = row.cpu_per_request_us();
+            out.push(format!("signing {:.0} µs = {:.0} % of CPU/request", cost.sign_us, 100.0 * cost.sign_us / cpu));
+            if let Some(floor) = self.find("floor", "floor", row.conns) {
+                let budget = cost.sign_us + 2.0 * floor.cpu_per_request_us();
+                let verdict = if cpu <= budget { "within" } else { "OVER" };
+                out.push(format!("{verdict} the {budget:.0} µs budget (signing + 2× floor CPU)"));
+            }
+        }
         if row.scenario.starts_with("admin-") {
             let verdict = if row.p99_us() < ADMIN_P99_TARGET_US { "meets" } else { "MISSES" };
             out.push(format!("p99 {verdict} the 50 ms target"));

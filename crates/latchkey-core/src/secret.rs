@@ -94,7 +94,7 @@ pub struct FastCheck {
 }
 
 /// A secret's fingerprint under a [`FastCheck`].
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Fingerprint([u8; 32]);
 
 impl fmt::Debug for Fingerprint {

@@ -1,9 +1,12 @@
-//! The audit log's writer. Handlers hand events to the [`Auditor`], which never waits: a
-//! bounded channel feeds a background task that writes them in batches (one multi-row insert
-//! for up to [`BATCH`] events, at least every `batch_every`, 250 ms by default), and prunes events older than
-//! the retention. A full channel drops the event with a warning rather than slow a request.
-//! [`Auditor::flush`] waits until everything recorded before it is written (the audit list
-//! calls it so reads see every earlier event; shutdown calls it last).
+//! The audit log's writer. Handlers hand events to the [`Auditor`], which never waits: they go
+//! into a bounded buffer that a background task empties every `batch_every` (250 ms by
+//! default), or sooner once [`WAKE_AT`] events wait, writing them in batches (one multi-row
+//! insert per [`BATCH`] events, up to [`IN_FLIGHT`] inserts at once so one slow commit does not
+//! stall the rest). Recording wakes nobody: on the token path, a wake per event cost more than
+//! the event. A full buffer drops the event with a warning rather than slow a request. The task
+//! also prunes events older than the retention. [`Auditor::flush`] waits until everything
+//! recorded before it is written (the audit list calls it so reads see every earlier event;
+//! shutdown calls it last).
 
 use crate::settings::AuditSettings;
 use actix_web::dev::Payload;
@@ -12,14 +15,19 @@ use latchkey_core::time::now;
 use latchkey_realms::RealmId;
 use latchkey_storage::{NewAuditEvent, Store};
 use serde::Serialize;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use tokio::sync::{mpsc, oneshot};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::task::JoinSet;
 
 /// Events written in one insert at most.
 pub const BATCH: usize = 500;
 /// Events waiting for the writer at most; beyond, new events are dropped (and counted).
 pub const CAPACITY: usize = 10_000;
+/// Events waiting that wake the writer before its tick.
+pub const WAKE_AT: usize = 2_000;
+/// Batch inserts running at once at most.
+pub const IN_FLIGHT: usize = 2;
 
 /// Every action the log records, as `area.verb`.
 pub const ACTIONS: &[&str] = &[
@@ -40,16 +48,19 @@ pub const ACTIONS: &[&str] = &[
     "client.authentication_failed",
 ];
 
-enum Msg {
-    Event(Box<NewAuditEvent>),
-    Flush(oneshot::Sender<()>),
+/// What the handlers and the writer share.
+#[derive(Default)]
+struct Shared {
+    waiting: Mutex<Vec<NewAuditEvent>>,
+    wake: Notify,
+    dropped: AtomicU64,
 }
 
-/// The handle handlers record events through. Cheap to clone.
 #[derive(Clone)]
 pub struct Auditor {
-    tx: mpsc::Sender<Msg>,
-    dropped: Arc<AtomicU64>,
+    shared: Arc<Shared>,
+    /// Flush requests; the writer stops once every `Auditor` is gone.
+    flushes: mpsc::Sender<oneshot::Sender<()>>,
 }
 
 impl std::fmt::Debug for Auditor {
@@ -59,78 +70,72 @@ impl std::fmt::Debug for Auditor {
 }
 
 impl Auditor {
-    /// Starts the writer task on the current runtime. It prunes once at start, then every
-    /// `settings.prune_every`.
+    /// Starts the writer task on the current runtime.
     pub fn start(store: Store, settings: AuditSettings) -> Auditor {
-        let (tx, rx) = mpsc::channel(CAPACITY);
-        tokio::spawn(write_loop(store, rx, settings));
-        Auditor { tx, dropped: Arc::default() }
+        let shared = Arc::new(Shared::default());
+        let (flushes, requests) = mpsc::channel(16);
+        tokio::spawn(write_loop(store, shared.clone(), requests, settings));
+        Auditor { shared, flushes }
     }
 
-    /// Queues an event without waiting. When the queue is full the event is dropped and
-    /// counted, with a warning.
+    /// Queues `event` for the writer; never waits.
     pub fn record(&self, event: NewAuditEvent) {
-        match self.tx.try_send(Msg::Event(Box::new(event))) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-                // The first drop, then every thousandth: a flood of warnings helps nobody.
-                if n == 1 || n.is_multiple_of(1000) {
-                    tracing::warn!(dropped = n, "the audit queue is full: audit events were dropped");
-                }
+        let mut waiting = self.shared.waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if waiting.len() >= CAPACITY {
+            drop(waiting);
+            let n = self.shared.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            if n == 1 || n.is_multiple_of(1000) {
+                tracing::warn!(dropped = n, "the audit queue is full: audit events were dropped");
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => {
-                tracing::warn!("the audit writer has stopped: an audit event was dropped");
-            }
+            return;
+        }
+        waiting.push(event);
+        let wake = waiting.len() == WAKE_AT;
+        drop(waiting);
+        if wake {
+            self.shared.wake.notify_one();
         }
     }
 
-    /// Waits until every event recorded before this call is written (or failed to be).
+    /// Waits until every event recorded before the call is written.
     pub async fn flush(&self) {
         let (ack, done) = oneshot::channel();
-        if self.tx.send(Msg::Flush(ack)).await.is_ok() {
+        if self.flushes.send(ack).await.is_ok() {
             let _ = done.await;
         }
     }
 
-    /// Events dropped because the queue was full, since start.
+    /// Events dropped because the buffer was full, since start.
     pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
+        self.shared.dropped.load(Ordering::Relaxed)
     }
 }
 
-async fn write_loop(store: Store, mut rx: mpsc::Receiver<Msg>, settings: AuditSettings) {
-    let mut buf: Vec<NewAuditEvent> = Vec::with_capacity(BATCH);
-    let mut msgs = Vec::with_capacity(BATCH);
+async fn write_loop(
+    store: Store,
+    shared: Arc<Shared>,
+    mut flushes: mpsc::Receiver<oneshot::Sender<()>>,
+    settings: AuditSettings,
+) {
+    let mut writer = Writer { store: store.clone(), shared, writing: JoinSet::new() };
     let first = tokio::time::Instant::now() + settings.batch_every;
     let mut tick = tokio::time::interval_at(first, settings.batch_every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // The first tick is immediate: pruning at start.
     let mut prune = tokio::time::interval(settings.prune_every);
     prune.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            n = rx.recv_many(&mut msgs, BATCH) => {
-                if n == 0 {
-                    write(&store, &mut buf).await;
-                    return;
-                }
-                for m in msgs.drain(..) {
-                    match m {
-                        Msg::Event(e) => {
-                            buf.push(*e);
-                            if buf.len() >= BATCH {
-                                write(&store, &mut buf).await;
-                            }
-                        }
-                        Msg::Flush(ack) => {
-                            write(&store, &mut buf).await;
-                            let _ = ack.send(());
-                        }
+            request = flushes.recv() => {
+                writer.flush().await;
+                match request {
+                    Some(ack) => {
+                        let _ = ack.send(());
                     }
+                    None => return,
                 }
             }
-            _ = tick.tick() => write(&store, &mut buf).await,
+            _ = tick.tick() => writer.write().await,
+            _ = writer.shared.wake.notified() => writer.write().await,
             _ = prune.tick() => {
                 let cutoff = now() - i64::from(settings.retention_days) * 86_400;
                 match store.prune_audit_events(cutoff).await {
@@ -143,25 +148,47 @@ async fn write_loop(store: Store, mut rx: mpsc::Receiver<Msg>, settings: AuditSe
     }
 }
 
-/// Writes the buffer in one insert. If that fails (say, one event's realm was deleted
-/// meanwhile), writes the events one by one so the others are kept.
-async fn write(store: &Store, buf: &mut Vec<NewAuditEvent>) {
-    if buf.is_empty() {
-        return;
+/// Takes what waits and runs the inserts.
+struct Writer {
+    store: Store,
+    shared: Arc<Shared>,
+    writing: JoinSet<()>,
+}
+
+impl Writer {
+    /// Starts inserting what waits, [`BATCH`] events per insert, keeping at most [`IN_FLIGHT`]
+    /// inserts running.
+    async fn write(&mut self) {
+        let waiting =
+            std::mem::take(&mut *self.shared.waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        let mut events = waiting.into_iter().peekable();
+        while events.peek().is_some() {
+            let batch: Vec<NewAuditEvent> = events.by_ref().take(BATCH).collect();
+            while self.writing.len() >= IN_FLIGHT {
+                self.writing.join_next().await;
+            }
+            self.writing.spawn(insert(self.store.clone(), batch));
+        }
     }
-    let batch = std::mem::take(buf);
-    if let Err(e) = store.insert_audit_events(batch.clone()).await {
+
+    /// Writes what waits and waits for every insert to finish.
+    async fn flush(&mut self) {
+        self.write().await;
+        while self.writing.join_next().await.is_some() {}
+    }
+}
+
+async fn insert(store: Store, batch: Vec<NewAuditEvent>) {
+    if let Err(e) = store.insert_audit_events(&batch).await {
         tracing::warn!(error = %e, events = batch.len(), "writing audit events in one batch failed: writing them one by one");
-        for event in batch {
-            if let Err(e) = store.insert_audit_events(vec![event]).await {
+        for event in batch.chunks(1) {
+            if let Err(e) = store.insert_audit_events(event).await {
                 tracing::warn!(error = %e, "an audit event was dropped");
             }
         }
     }
 }
 
-/// Who made a request: an admin client (bearer token), a console user (session), or an
-/// OAuth2 client; and from which address. `require_admin` puts it in the request's extensions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
     pub name: String,
@@ -266,18 +293,16 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_queue_drops_and_counts_instead_of_waiting() {
-        // A queue of two that nobody drains: `record` must return at once all the same.
-        let (tx, mut rx) = mpsc::channel(2);
-        let auditor = Auditor { tx, dropped: Arc::default() };
-        for n in 0..5 {
-            auditor.record(event(n));
+        // A buffer that nobody drains: `record` must return at once all the same.
+        let (flushes, _requests) = mpsc::channel(1);
+        let auditor = Auditor { shared: Arc::default(), flushes };
+        for n in 0..CAPACITY + 3 {
+            auditor.record(event(n as u32));
         }
         assert_eq!(auditor.dropped(), 3);
-        let mut kept = Vec::new();
-        while let Ok(Msg::Event(e)) = rx.try_recv() {
-            kept.push(e.summary);
-        }
-        assert_eq!(kept, ["event 0", "event 1"]);
+        let kept = auditor.shared.waiting.lock().unwrap();
+        assert_eq!(kept.len(), CAPACITY);
+        assert_eq!(kept[0].summary, "event 0", "the oldest are kept");
     }
 
     #[test]

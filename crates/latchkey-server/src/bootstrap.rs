@@ -113,13 +113,13 @@ async fn ensure_operator_client(state: &AppState, root: &Realm, c: &Credentials)
     match state.store.find_application(root.id, client_id.as_str()).await? {
         Some(app) => {
             if !verify_secret(&state.hash_gate, app.secret_hash.clone(), secret.clone()).await.unwrap_or(false) {
-                let hash = hash_secret(secret).await?;
+                let hash = hash_secret(&state.hash_gate, secret).await?;
                 state.store.set_client_secret(root.id, &app, &hash).await?;
                 tracing::info!(client_id = %client_id, "operator client secret replaced from LATCHKEY_BOOTSTRAP_CLIENT_SECRET");
             }
         }
         None => {
-            let hash = hash_secret(secret).await?;
+            let hash = hash_secret(&state.hash_gate, secret).await?;
             create_operator(state, root, client_id.clone(), hash).await?;
             tracing::info!(client_id = %client_id, "created the operator client from LATCHKEY_BOOTSTRAP_CLIENT_ID");
         }
@@ -148,7 +148,7 @@ async fn generate_operator_client(state: &AppState, root: &Realm) -> anyhow::Res
         return Ok(None);
     }
     let secret = generate_secret();
-    let hash = hash_secret(secret.expose_secret().to_owned()).await?;
+    let hash = hash_secret(&state.hash_gate, secret.expose_secret().to_owned()).await?;
     create_operator(state, root, client_id, hash).await?;
     Ok(Some(secret))
 }
@@ -162,7 +162,7 @@ async fn ensure_admin(state: &AppState, root: &Realm, admin: &Credentials) -> an
             let mut changed = !user.is_admin;
             user.is_admin = true;
             if !verify_secret(&state.hash_gate, user.password_hash.clone(), password.clone()).await.unwrap_or(false) {
-                user.password_hash = Some(hash_secret(password).await?);
+                user.password_hash = Some(hash_secret(&state.hash_gate, password).await?);
                 changed = true;
             }
             if changed {
@@ -171,7 +171,7 @@ async fn ensure_admin(state: &AppState, root: &Realm, admin: &Credentials) -> an
             }
         }
         None => {
-            let hash = hash_secret(password).await?;
+            let hash = hash_secret(&state.hash_gate, password).await?;
             let new = NewUser {
                 username: username.clone(),
                 password_hash: Some(hash),

@@ -11,10 +11,9 @@ use latchkey_realms::RealmId;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash};
 use std::net::IpAddr;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
 
 /// What a budget counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -29,13 +28,16 @@ pub enum Budget {
     FailedAddress,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Subject {
-    Client(Box<str>),
+    /// A client id by its hash under the limiter's random key: no allocation per request, and
+    /// two ids sharing a budget would need a collision no caller can aim for (it touches only
+    /// rate limits, never authentication).
+    Client(u64),
     Address(IpAddr),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Key {
     realm: RealmId,
     budget: Budget,
@@ -83,17 +85,32 @@ const PRUNE_ABOVE: usize = 4096;
 pub struct RateLimiter {
     shards: [Mutex<HashMap<Key, Bucket>>; SHARDS],
     hasher: std::hash::RandomState,
+    /// Keyed apart from `hasher`, which picks the shard.
+    client_ids: std::hash::RandomState,
 }
 
 impl Default for RateLimiter {
     fn default() -> Self {
-        RateLimiter { shards: std::array::from_fn(|_| Mutex::default()), hasher: std::hash::RandomState::new() }
+        RateLimiter {
+            shards: std::array::from_fn(|_| Mutex::default()),
+            hasher: std::hash::RandomState::new(),
+            client_ids: std::hash::RandomState::new(),
+        }
     }
 }
 
 impl RateLimiter {
+    /// The bucket's key; none for an unknown address (nothing to count it by).
+    fn key(&self, realm: RealmId, budget: Budget, who: Who<'_>) -> Option<Key> {
+        let subject = match who {
+            Who::Client(c) => Subject::Client(self.client_ids.hash_one(c)),
+            Who::Address(a) => Subject::Address(a?),
+        };
+        Some(Key { realm, budget, subject })
+    }
+
     fn with_bucket<T>(&self, key: Key, per_minute: u32, f: impl FnOnce(&mut Bucket) -> T) -> T {
-        let shard = &self.shards[(self.hasher.hash_one(&key) as usize) % SHARDS];
+        let shard = &self.shards[(self.hasher.hash_one(key) as usize) % SHARDS];
         let mut map = shard.lock().expect("rate limiter poisoned");
         let now = Instant::now();
         if map.len() > PRUNE_ABOVE {
@@ -106,7 +123,7 @@ impl RateLimiter {
 
     /// Spends one request from a budget of `per_minute` (0: unlimited).
     pub fn take(&self, realm: RealmId, budget: Budget, subject: Who<'_>, per_minute: u32) -> Result<(), RetryAfter> {
-        let Some(key) = subject.key(realm, budget).filter(|_| per_minute > 0) else {
+        let Some(key) = self.key(realm, budget, subject).filter(|_| per_minute > 0) else {
             return Ok(());
         };
         self.with_bucket(key, per_minute, |b| {
@@ -121,7 +138,7 @@ impl RateLimiter {
 
     /// Whether a budget still has a token, without spending it.
     pub fn check(&self, realm: RealmId, budget: Budget, subject: Who<'_>, per_minute: u32) -> Result<(), RetryAfter> {
-        let Some(key) = subject.key(realm, budget).filter(|_| per_minute > 0) else {
+        let Some(key) = self.key(realm, budget, subject).filter(|_| per_minute > 0) else {
             return Ok(());
         };
         self.with_bucket(
@@ -139,51 +156,101 @@ pub enum Who<'a> {
     Address(Option<IpAddr>),
 }
 
-impl Who<'_> {
-    /// The bucket's key; none for an unknown address (nothing to count it by).
-    fn key(self, realm: RealmId, budget: Budget) -> Option<Key> {
-        let subject = match self {
-            Who::Client(c) => Subject::Client(c.into()),
-            Who::Address(a) => Subject::Address(a?),
-        };
-        Some(Key { realm, budget, subject })
-    }
-}
-
-/// Bounds the argon2id work in flight to the machine's cores, with a bounded queue: beyond it,
-/// a verification is refused at once instead of piling up memory (19 MiB each) and latency.
-#[derive(Debug)]
+/// Runs argon2id work on a few threads of its own, one per core, with a bounded queue: beyond
+/// it a verification is refused at once instead of piling up memory and latency.
+///
+/// Why its own threads: each hash takes 19 MiB, and the allocator keeps a freed block of that
+/// size in the arena of the thread that used it. On the executor's blocking pool, which grows a
+/// thread per concurrent call, a burst of cold clients would leave every one of those threads
+/// holding 19 MiB for good; here the retained memory is bounded by the pool's size.
 pub struct HashGate {
-    permits: Semaphore,
-    waiting: AtomicUsize,
+    jobs: Mutex<std::sync::mpsc::Sender<Job>>,
+    waiting: Arc<AtomicUsize>,
     max_waiting: usize,
 }
 
+type Job = Box<dyn FnOnce() + Send>;
+
+impl std::fmt::Debug for HashGate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HashGate").field("waiting", &self.waiting.load(Ordering::Relaxed)).finish_non_exhaustive()
+    }
+}
+
 /// The gate is full: answer 503 and let the client retry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the hashing threads are busy")]
 pub struct Busy;
 
 impl HashGate {
-    pub fn new(concurrency: usize, max_waiting: usize) -> Self {
-        HashGate { permits: Semaphore::new(concurrency.max(1)), waiting: AtomicUsize::new(0), max_waiting }
+    /// `threads` hashing threads (at least one), and at most `max_waiting` jobs queued or running
+    /// through [`HashGate::run`]. The threads end when the gate is dropped.
+    pub fn new(threads: usize, max_waiting: usize) -> Self {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..threads.max(1) {
+            let rx = rx.clone();
+            std::thread::Builder::new()
+                .name(format!("latchkey-hash-{i}"))
+                .spawn(move || {
+                    loop {
+                        // The lock is held while waiting, not while working.
+                        let job = rx.lock().unwrap_or_else(std::sync::PoisonError::into_inner).recv();
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                })
+                .expect("starting a hashing thread");
+        }
+        HashGate { jobs: Mutex::new(tx), waiting: Arc::default(), max_waiting }
     }
 
-    /// One permit per core, and a queue of 32 per core.
+    /// One thread per core, and a queue of 32 per core.
     pub fn for_this_machine() -> Self {
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         Self::new(cores, 32 * cores)
     }
 
-    /// Runs `work` (blocking, CPU-bound) off the executor once a permit is free.
+    /// Runs `work` (blocking, CPU-bound) on a hashing thread, or refuses it when `max_waiting`
+    /// jobs are already in: the path for requests anyone can send.
     pub async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, Busy> {
         if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.max_waiting {
             self.waiting.fetch_sub(1, Ordering::AcqRel);
             return Err(Busy);
         }
-        let permit = self.permits.acquire().await;
-        self.waiting.fetch_sub(1, Ordering::AcqRel);
-        let _permit = permit.map_err(|_| Busy)?;
-        actix_web::web::block(work).await.map_err(|_| Busy)
+        // Counted out when the job has run, or is dropped unrun.
+        let slot = Slot(self.waiting.clone());
+        self.queue(move || {
+            let _slot = slot;
+            work()
+        })
+        .await
+    }
+
+    /// Runs `work` on a hashing thread, queued however long the queue is: for callers already
+    /// authenticated and bounded elsewhere (admin writes, bootstrap).
+    pub async fn run_queued<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, Busy> {
+        self.queue(work).await
+    }
+
+    async fn queue<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, Busy> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = tx.send(work());
+        });
+        self.jobs.lock().unwrap_or_else(std::sync::PoisonError::into_inner).send(job).map_err(|_| Busy)?;
+        rx.await.map_err(|_| Busy)
+    }
+}
+
+/// One place in the gate's queue, given back on drop.
+struct Slot(Arc<AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

@@ -18,7 +18,7 @@ use latchkey_storage::{CacheStats, PoolStats};
 use std::collections::HashMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 use tracing_actix_web::RequestId;
 
@@ -272,7 +272,9 @@ pub async fn observe(
     let Some(state) = req.app_data::<web::Data<crate::state::AppState>>().cloned() else {
         return next.call(req).await;
     };
-    let route = req.match_pattern();
+    // Matching the pattern walks the routes: the root span did it already.
+    let found = req.extensions_mut().remove::<crate::telemetry::Route>();
+    let route = found.map_or_else(|| req.match_pattern().map(Arc::from), |r| r.0);
     let route = route.as_deref().unwrap_or(UNMATCHED);
     let method = req.method().clone();
     let request_id = req.extensions().get::<RequestId>().copied();

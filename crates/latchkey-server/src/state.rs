@@ -4,7 +4,7 @@
 use crate::limits::{HashGate, RateLimiter};
 use crate::session::LoginThrottle;
 use crate::settings::SessionSettings;
-use crate::verified::VerifiedSecrets;
+use crate::verified::{VerifiedSecrets, VerifiedTokens};
 use latchkey_oauth2::{MasterKey, Signer, SigningKey, Verifier};
 use latchkey_realms::{ROOT_REALM, RealmId, RealmName};
 use latchkey_storage::{Store, StoreError};
@@ -28,6 +28,7 @@ pub struct AppState {
     pub hash_gate: HashGate,
     /// Client secrets already verified, for repeat requests.
     pub verified_secrets: VerifiedSecrets,
+    pub verified_tokens: VerifiedTokens,
     /// What `/metrics` reports.
     pub metrics: crate::metrics::Metrics,
     /// With it, `/metrics` asks for this bearer token.
@@ -94,6 +95,7 @@ impl AppState {
             rate_limiter: RateLimiter::default(),
             hash_gate: HashGate::for_this_machine(),
             verified_secrets: VerifiedSecrets::default(),
+            verified_tokens: VerifiedTokens::default(),
             metrics: crate::metrics::Metrics::default(),
             metrics_token: None,
             traffic: Traffic::default(),

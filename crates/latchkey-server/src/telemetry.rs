@@ -11,8 +11,11 @@ use actix_web::HttpMessage;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use serde_json::{Map, Value};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt;
 use std::io::IsTerminal;
+use std::sync::Arc;
 use tracing::Span;
 use tracing::field::Empty;
 use tracing::{Event, Subscriber};
@@ -90,10 +93,37 @@ where
 /// The root span of every request (for `tracing_actix_web::TracingLogger`).
 pub struct RootSpan;
 
+/// The route pattern the root span found, handed to the metrics.
+pub struct Route(pub Option<Arc<str>>);
+
+/// Paths remembered per worker thread at most; beyond, the memory starts over.
+const MAX_ROUTES: usize = 16_384;
+
+/// The route pattern of the request's path. Matching walks the routes and runs a regex per
+/// dynamic segment (about 2 µs, 3 % of a token request's CPU), and a path always matches the
+/// same pattern: so it is remembered by path, per worker thread, up to a bound.
+fn route_of(request: &ServiceRequest) -> Option<Arc<str>> {
+    thread_local! {
+        static ROUTES: RefCell<HashMap<Box<str>, Option<Arc<str>>>> = RefCell::default();
+    }
+    ROUTES.with_borrow_mut(|routes| {
+        if let Some(route) = routes.get(request.path()) {
+            return route.clone();
+        }
+        let route: Option<Arc<str>> = request.match_pattern().map(Arc::from);
+        if routes.len() >= MAX_ROUTES {
+            routes.clear();
+        }
+        routes.insert(request.path().into(), route.clone());
+        route
+    })
+}
+
 impl RootSpanBuilder for RootSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
         let request_id = request.extensions().get::<RequestId>().copied();
-        let route = request.match_pattern();
+        let route = route_of(request);
+        request.extensions_mut().insert(Route(route.clone()));
         let user_agent = request.headers().get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or("");
         let peer = request.peer_addr().map(|a| a.ip());
         tracing::info_span!(

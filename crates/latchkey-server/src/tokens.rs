@@ -56,16 +56,52 @@ pub async fn check(state: &AppState, token: &str) -> Result<(Arc<Realm>, AccessT
     let peeked = latchkey_oauth2::peek(token)?;
     let realm_name = state.realm_of_issuer(&peeked.iss).ok_or(CheckError::UnknownIssuer)?;
     let realm = state.store.cached_realm(realm_name).await?.ok_or(CheckError::UnknownIssuer)?;
+    let claims = check_peeked(state, token, &peeked, &realm).await?;
+    Ok((realm, claims))
+}
+
+/// [`check`] for a token presented at `realm`'s endpoints: `Ok(None)` when it was issued by
+/// another realm (without looking that realm up).
+pub async fn check_in_realm(
+    state: &AppState,
+    token: &str,
+    realm: &Realm,
+) -> Result<Option<AccessTokenClaims>, CheckError> {
+    let peeked = latchkey_oauth2::peek(token)?;
+    let realm_name = state.realm_of_issuer(&peeked.iss).ok_or(CheckError::UnknownIssuer)?;
+    if realm_name != realm.name.as_str() {
+        return Ok(None);
+    }
+    check_peeked(state, token, &peeked, realm).await.map(Some)
+}
+
+async fn check_peeked(
+    state: &AppState,
+    token: &str,
+    peeked: &latchkey_oauth2::UnverifiedToken,
+    realm: &Realm,
+) -> Result<AccessTokenClaims, CheckError> {
     if !realm.enabled {
         return Err(CheckError::UnknownIssuer);
     }
+    // Checked on every use, so a token remembered as verified stops being valid with its key.
     let key = state.store.cached_verification_key(realm.id, &peeked.kid).await?.ok_or(CheckError::UnknownKey)?;
-    let verifier = state.verifier(&key)?;
-    let claims = latchkey_oauth2::verify(token, &verifier, &state.issuer(&realm.name))?;
+    let fingerprint = state.verified_tokens.fingerprint(token);
+    let claims = match state.verified_tokens.get(realm.id, &fingerprint) {
+        // `verify`'s expiry rule: expired once `exp` is in the past.
+        Some(claims) if claims.exp < now() => return Err(TokenError::Expired.into()),
+        Some(claims) => AccessTokenClaims::clone(&claims),
+        None => {
+            let verifier = state.verifier(&key)?;
+            let claims = latchkey_oauth2::verify(token, &verifier, &state.issuer(&realm.name))?;
+            state.verified_tokens.remember(realm.id, fingerprint, Arc::new(claims.clone()));
+            claims
+        }
+    };
     if state.store.cached_is_token_revoked(realm.id, &claims.jti).await? {
         return Err(CheckError::Revoked);
     }
-    Ok((realm, claims))
+    Ok(claims)
 }
 
 /// Verifies a secret off the async executor, through the gate that bounds argon2id work (it
@@ -82,7 +118,7 @@ pub async fn verify_secret(gate: &HashGate, hash: Option<SecretHash>, candidate:
     Ok(known && ok)
 }
 
-/// Hashes a secret off the async executor.
-pub async fn hash_secret(secret: String) -> Result<SecretHash, actix_web::error::BlockingError> {
-    actix_web::web::block(move || SecretHash::create(&secret)).await
+/// Hashes a secret on the gate's threads, queued (admin writes and bootstrap only).
+pub async fn hash_secret(gate: &HashGate, secret: String) -> Result<SecretHash, Busy> {
+    gate.run_queued(move || SecretHash::create(&secret)).await
 }

@@ -54,20 +54,20 @@ pub struct AuditFilter {
     pub client_id: Option<String>,
 }
 
-fn to_row(e: NewAuditEvent) -> audit_event::ActiveModel {
-    let text = |v: Option<Value>| v.map(|v| v.to_string());
+fn to_row(e: &NewAuditEvent) -> audit_event::ActiveModel {
+    let text = |v: &Option<Value>| v.as_ref().map(Value::to_string);
     audit_event::ActiveModel {
         id: NotSet,
         realm_id: Set(e.realm.0),
         occurred_at: Set(e.occurred_at),
-        actor: Set(e.actor),
+        actor: Set(e.actor.clone()),
         actor_type: Set(e.actor_type.to_owned()),
         action: Set(e.action.to_owned()),
-        client_id: Set(e.client_id),
-        source: Set(e.source),
-        summary: Set(e.summary),
-        before: Set(text(e.before)),
-        after: Set(text(e.after)),
+        client_id: Set(e.client_id.clone()),
+        source: Set(e.source.clone()),
+        summary: Set(e.summary.clone()),
+        before: Set(text(&e.before)),
+        after: Set(text(&e.after)),
     }
 }
 
@@ -92,11 +92,11 @@ fn to_event(m: audit_event::Model) -> Result<AuditEvent> {
 
 impl Store {
     /// Writes `events` in one multi-row insert (one round trip).
-    pub async fn insert_audit_events(&self, events: Vec<NewAuditEvent>) -> Result<u64> {
+    pub async fn insert_audit_events(&self, events: &[NewAuditEvent]) -> Result<u64> {
         if events.is_empty() {
             return Ok(0);
         }
-        Ok(audit_event::Entity::insert_many(events.into_iter().map(to_row)).exec_without_returning(&self.db).await?)
+        Ok(audit_event::Entity::insert_many(events.iter().map(to_row)).exec_without_returning(&self.db).await?)
     }
 
     /// A page of the realm's events matching `filter`, newest first.

@@ -630,6 +630,31 @@ async fn patch_semantics(backend: Backend) {
     assert_eq!(realm["enabled"], true);
 }
 
+/// A page of the list carries each application's own owners (read for the whole page at once).
+async fn list_shows_each_applications_owners(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.create_realm("o").await;
+    for u in ["ada", "bob", "cy"] {
+        app.admin_call(Method::POST, "/realms/o/users", Some(json!({"username": u})), 201).await;
+    }
+    for (client_id, owners) in [("a", json!(["bob", "ada"])), ("b", json!([])), ("c", json!(["cy"]))] {
+        let body = json!({"client_id": client_id, "grant_types": ["client_credentials"], "owners": owners});
+        app.admin_call(Method::POST, "/realms/o/applications", Some(body), 201).await;
+    }
+    let list = app.admin_call(Method::GET, "/realms/o/applications", None, 200).await;
+    let owners: Vec<(String, Value)> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["client_id"].as_str().unwrap().to_owned(), i["owners"].clone()))
+        .collect();
+    assert_eq!(
+        owners,
+        [("a".into(), json!(["ada", "bob"])), ("b".into(), json!([])), ("c".into(), json!(["cy"]))],
+        "{list}"
+    );
+}
+
 /// Deleting an application ends its token requests; deleting a user removes it from owners.
 async fn delete_semantics(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -820,6 +845,7 @@ both_backends!(
     passwords_never_returned,
     patch_semantics,
     delete_semantics,
+    list_shows_each_applications_owners,
     realm_deletion_cascades,
     openapi_document,
 );

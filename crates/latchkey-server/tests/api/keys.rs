@@ -391,6 +391,9 @@ async fn expired_token(backend: Backend) {
     assert_eq!(body["expires_in"], 1);
     let token = body["access_token"].as_str().unwrap().to_owned();
     let control = app.token("exp", "long", &long, Some("read")).await;
+    assert_eq!(app.introspect("exp", "rs", &rs, &control).await["active"], true);
+    // Active once, so remembered as verified: expiry must still be checked on every use.
+    assert_eq!(app.introspect("exp", "rs", &rs, &token).await["active"], true, "before its expiry");
 
     tokio::time::sleep(std::time::Duration::from_millis(2200)).await;
 

@@ -87,11 +87,9 @@ async fn list(
     let realm = load_realm(&state, &path).await?;
     let (page, per_page) = paging(&q)?;
     let found = state.store.list_applications(realm.id, q.search.as_deref(), page, per_page).await?;
-    let mut items = Vec::with_capacity(found.items.len());
-    for a in found.items {
-        let owners = state.store.application_owners(a.id).await?;
-        items.push(app_dto(a, owners));
-    }
+    let ids: Vec<_> = found.items.iter().map(|a| a.id).collect();
+    let owners = state.store.owners_of(&ids).await?;
+    let items = found.items.into_iter().zip(owners).map(|(a, o)| app_dto(a, o)).collect();
     Ok(HttpResponse::Ok().json(dto::Page { items, page, per_page, total: found.total }))
 }
 
@@ -154,7 +152,9 @@ async fn create(
         return Err(AdminError::conflict("client_id", format!("an application `{client_id}` exists in this realm")));
     }
     let secret_hash = match &secret {
-        Some(s) => Some(hash_secret(s.expose_secret().to_owned()).await.map_err(|e| AdminError::internal(&e))?),
+        Some(s) => Some(
+            hash_secret(&state.hash_gate, s.expose_secret().to_owned()).await.map_err(|e| AdminError::internal(&e))?,
+        ),
         None => None,
     };
     let app = state
@@ -283,7 +283,7 @@ async fn rotate_secret(
     }
     let secret = generate_secret();
     let hash: SecretHash =
-        hash_secret(secret.expose_secret().to_owned()).await.map_err(|e| AdminError::internal(&e))?;
+        hash_secret(&state.hash_gate, secret.expose_secret().to_owned()).await.map_err(|e| AdminError::internal(&e))?;
     state.store.set_client_secret(realm.id, &app, &hash).await?;
     tracing::info!("client secret rotated");
     // Neither the secret nor its hash goes to the log: only that it changed.

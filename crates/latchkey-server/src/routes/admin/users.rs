@@ -32,9 +32,9 @@ fn user_dto(u: User) -> dto::User {
     }
 }
 
-async fn password_hash(p: String) -> Result<SecretHash, AdminError> {
+async fn password_hash(state: &AppState, p: String) -> Result<SecretHash, AdminError> {
     check_password(&p).map_err(|e| FieldError::new("password", e))?;
-    hash_secret(p).await.map_err(|e| AdminError::internal(&e))
+    hash_secret(&state.hash_gate, p).await.map_err(|e| AdminError::internal(&e))
 }
 
 fn optional(
@@ -80,7 +80,7 @@ async fn create(
         return Err(AdminError::conflict("username", format!("an identity `{username}` exists in this realm")));
     }
     let password_hash = match b.password {
-        Some(p) => Some(password_hash(p).await?),
+        Some(p) => Some(password_hash(&state, p).await?),
         None => None,
     };
     let user = state
@@ -132,7 +132,7 @@ async fn update(
         family_name: b.family_name.map(|f| optional("family_name", f, parse_person_name)).transpose()?,
         enabled: b.enabled,
         password_hash: match b.password {
-            Some(p) => Some(password_hash(p).await?),
+            Some(p) => Some(password_hash(&state, p).await?),
             None => None,
         },
     };

@@ -21,9 +21,8 @@ async fn active_in_realm(
     realm: &Realm,
     token: &str,
 ) -> Result<Option<AccessTokenClaims>, OAuthError> {
-    match tokens::check(state, token).await {
-        Ok((r, claims)) if r.id == realm.id => Ok(Some(claims)),
-        Ok(_) => Ok(None),
+    match tokens::check_in_realm(state, token, realm).await {
+        Ok(claims) => Ok(claims),
         Err(e) if e.is_internal() => Err(OAuthError::internal(&e)),
         Err(_) => Ok(None),
     }

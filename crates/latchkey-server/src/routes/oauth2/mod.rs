@@ -99,20 +99,19 @@ pub(crate) async fn authenticate_client(
         let _ = budgets.take(realm.id, Budget::FailedAddress, addr, limits.failed_auth);
         invalid()
     };
-    let Some(secret) = creds.client_secret.clone() else {
+    let Some(secret) = creds.client_secret.as_deref() else {
         return Err(failed());
     };
     let app = state.store.cached_application(realm.id, &creds.client_id).await?;
-    let hash = app.as_ref().and_then(|a| a.secret_hash.clone());
-    let cached = hash.as_ref().is_some_and(|h| state.verified_secrets.matches(realm.id, &creds.client_id, h, &secret));
+    let hash = app.as_ref().and_then(|a| a.secret_hash.as_ref());
+    let cached = hash.is_some_and(|h| state.verified_secrets.matches(realm.id, &creds.client_id, h, secret));
     state.metrics.secret_verified(cached);
     if !cached {
-        let remember = hash.clone().map(|h| (h, secret.clone()));
-        if !verify_secret(&state.hash_gate, hash, secret).await.map_err(|_| OAuthError::busy())? {
+        if !verify_secret(&state.hash_gate, hash.cloned(), secret.to_owned()).await.map_err(|_| OAuthError::busy())? {
             return Err(failed());
         }
-        if let Some((h, secret)) = remember {
-            state.verified_secrets.remember(realm.id, &creds.client_id, &h, &secret);
+        if let Some(h) = hash {
+            state.verified_secrets.remember(realm.id, &creds.client_id, h, secret);
         }
     }
     let app = app.ok_or_else(failed)?;
