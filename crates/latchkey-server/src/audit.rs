@@ -1,8 +1,8 @@
 //! The audit log's writer. Handlers hand events to the [`Auditor`], which never waits: they go
 //! into a bounded buffer that a background task empties every `batch_every` (250 ms by
 //! default), or sooner once [`WAKE_AT`] events wait, writing them in batches (one multi-row
-//! insert per [`BATCH`] events, up to [`IN_FLIGHT`] inserts at once so one slow commit does not
-//! stall the rest). Recording wakes nobody: on the token path, a wake per event cost more than
+//! insert per [`BATCH`] events at most, one insert at a time so that ids follow the order of
+//! recording, which the log's "newest first" relies on). Recording wakes nobody: on the token path, a wake per event cost more than
 //! the event. A full buffer drops the event with a warning rather than slow a request. The task
 //! also prunes events older than the retention. [`Auditor::flush`] waits until everything
 //! recorded before it is written (the audit list calls it so reads see every earlier event;
@@ -26,8 +26,9 @@ pub const BATCH: usize = 500;
 pub const CAPACITY: usize = 10_000;
 /// Events waiting that wake the writer before its tick.
 pub const WAKE_AT: usize = 2_000;
-/// Batch inserts running at once at most.
-pub const IN_FLIGHT: usize = 2;
+/// Batch inserts running at once at most: one, or a later batch could commit first and take
+/// lower ids than events recorded before it.
+pub const IN_FLIGHT: usize = 1;
 
 /// Every action the log records, as `area.verb`.
 pub const ACTIONS: &[&str] = &[
@@ -161,9 +162,10 @@ impl Writer {
     async fn write(&mut self) {
         let waiting =
             std::mem::take(&mut *self.shared.waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
-        let mut events = waiting.into_iter().peekable();
-        while events.peek().is_some() {
-            let batch: Vec<NewAuditEvent> = events.by_ref().take(BATCH).collect();
+        let mut events = waiting.into_iter();
+        while events.len() > 0 {
+            let size = batch_size(events.len());
+            let batch: Vec<NewAuditEvent> = events.by_ref().take(size).collect();
             while self.writing.len() >= IN_FLIGHT {
                 self.writing.join_next().await;
             }
@@ -175,6 +177,18 @@ impl Writer {
     async fn flush(&mut self) {
         self.write().await;
         while self.writing.join_next().await.is_some() {}
+    }
+}
+
+/// How many of `waiting` events go into the next insert: [`BATCH`], or the largest power of two
+/// not above what is left. The database driver keeps every distinct statement prepared (a
+/// multi-row insert's SQL depends on its row count), so arbitrary sizes would fill its
+/// statement caches with hundreds of large statements; this keeps ten shapes.
+fn batch_size(waiting: usize) -> usize {
+    match waiting {
+        0 => 0,
+        n if n >= BATCH => BATCH,
+        n => 1 << n.ilog2(),
     }
 }
 
@@ -303,6 +317,21 @@ mod tests {
         let kept = auditor.shared.waiting.lock().unwrap();
         assert_eq!(kept.len(), CAPACITY);
         assert_eq!(kept[0].summary, "event 0", "the oldest are kept");
+    }
+
+    #[test]
+    fn inserts_take_few_distinct_sizes() {
+        let mut sizes = std::collections::BTreeSet::new();
+        for waiting in 1..=3 * BATCH {
+            let mut left = waiting;
+            while left > 0 {
+                let n = batch_size(left);
+                assert!(n >= 1 && n <= left.min(BATCH), "{n} of {left}");
+                sizes.insert(n);
+                left -= n;
+            }
+        }
+        assert_eq!(sizes.len(), 10, "{sizes:?}");
     }
 
     #[test]
