@@ -1,12 +1,19 @@
-//! The audit log's writer. Handlers hand events to the [`Auditor`], which never waits: they go
-//! into a bounded buffer that a background task empties every `batch_every` (250 ms by
-//! default), or sooner once [`WAKE_AT`] events wait, writing them in batches (one multi-row
-//! insert per [`BATCH`] events at most, one insert at a time so that ids follow the order of
-//! recording, which the log's "newest first" relies on). Recording wakes nobody: on the token path, a wake per event cost more than
-//! the event. A full buffer drops the event with a warning rather than slow a request. The task
-//! also prunes events older than the retention. [`Auditor::flush`] waits until everything
-//! recorded before it is written (the audit list calls it so reads see every earlier event;
-//! shutdown calls it last).
+//! The audit log's writer. Handlers hand events to the [`Auditor`]: they go into a bounded
+//! buffer that a background task empties every `batch_every` (250 ms by default), or sooner once
+//! [`WAKE_AT`] events wait, writing them in batches (one multi-row insert per [`BATCH`] events at
+//! most, one insert at a time so that ids follow the order of recording, which the log's "newest
+//! first" relies on). Recording wakes nobody: on the token path, a wake per event cost more than
+//! the event. Recording waits only when the buffer is full, until the writer takes it: a writer
+//! that falls behind slows the requests that make events rather than lose events. The task also
+//! prunes events older than the retention. [`Auditor::flush`] waits until everything recorded
+//! before it is written (the audit list calls it so reads see every earlier event; shutdown
+//! calls it last).
+//!
+//! Issued access tokens are usage records rather than one row each: the tokens issued to one
+//! client, from one address, for one scope and lifetime while the writer's buffer fills (one
+//! batch window, 250 ms by default) are one `token.issue` event with their `count`, dated at the
+//! first of them. At tens of thousands of tokens a second, one row per token would cost more
+//! than issuing the token and fill the log with rows that say nothing new.
 
 use crate::settings::AuditSettings;
 use actix_web::dev::Payload;
@@ -18,17 +25,13 @@ use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{Notify, mpsc, oneshot};
-use tokio::task::JoinSet;
 
 /// Events written in one insert at most.
 pub const BATCH: usize = 500;
-/// Events waiting for the writer at most; beyond, new events are dropped (and counted).
+/// Events waiting for the writer at most; beyond, recording waits for the writer.
 pub const CAPACITY: usize = 10_000;
 /// Events waiting that wake the writer before its tick.
 pub const WAKE_AT: usize = 2_000;
-/// Batch inserts running at once at most: one, or a later batch could commit first and take
-/// lower ids than events recorded before it.
-pub const IN_FLIGHT: usize = 1;
 
 /// Every action the log records, as `area.verb`.
 pub const ACTIONS: &[&str] = &[
@@ -49,12 +52,105 @@ pub const ACTIONS: &[&str] = &[
     "client.authentication_failed",
 ];
 
+/// Access tokens issued to one client, from one address, for one scope and lifetime: in one
+/// batch window, one `token.issue` event that counts them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Issued {
+    pub realm: RealmId,
+    pub client_id: String,
+    pub source: Option<String>,
+    pub grant_type: &'static str,
+    pub scope: String,
+    pub expires_in: i64,
+}
+
+impl Issued {
+    /// What `req` was issued (the client id is cut like every logged identifier).
+    pub fn new(
+        realm: RealmId,
+        client_id: &str,
+        req: &HttpRequest,
+        grant_type: &'static str,
+        scope: &str,
+        expires_in: i64,
+    ) -> Self {
+        Issued {
+            realm,
+            client_id: client_id.chars().take(MAX_NAME).collect(),
+            source: source(req),
+            grant_type,
+            scope: scope.to_owned(),
+            expires_in,
+        }
+    }
+
+    /// The event for `count` such tokens.
+    fn event(&self, count: u64, occurred_at: latchkey_core::time::UnixTime) -> NewAuditEvent {
+        let summary = match count {
+            1 => format!("access token issued for scope `{}`", self.scope),
+            n => format!("{n} access tokens issued for scope `{}`", self.scope),
+        };
+        let after = serde_json::json!({
+            "grant_type": self.grant_type,
+            "scope": self.scope,
+            "expires_in": self.expires_in,
+            "count": count,
+        });
+        NewAuditEvent {
+            realm: self.realm,
+            occurred_at,
+            actor: self.client_id.clone(),
+            actor_type: "client",
+            action: "token.issue",
+            client_id: Some(self.client_id.clone()),
+            source: self.source.clone(),
+            summary,
+            before: None,
+            after: Some(after),
+        }
+    }
+}
+
+/// What waits for the writer.
+#[derive(Default)]
+struct Waiting {
+    events: Vec<NewAuditEvent>,
+    /// Issuances of this window: where their event is in `events`, and how many tokens.
+    issued: std::collections::HashMap<Issued, (usize, u64)>,
+}
+
+impl Waiting {
+    /// The events, with each window's token count written into its `token.issue` event.
+    fn into_events(self) -> Vec<NewAuditEvent> {
+        let mut events = self.events;
+        for (issued, (at, count)) in self.issued {
+            if count > 1 {
+                events[at] = issued.event(count, events[at].occurred_at);
+            }
+        }
+        events
+    }
+}
+
 /// What the handlers and the writer share.
 #[derive(Default)]
 struct Shared {
-    waiting: Mutex<Vec<NewAuditEvent>>,
+    waiting: Mutex<Waiting>,
+    /// Wakes the writer before its tick.
     wake: Notify,
-    dropped: AtomicU64,
+    /// Wakes the recorders waiting for room once the writer has taken the buffer.
+    room: Notify,
+    /// Recordings that found the buffer full and waited, since start.
+    waited: AtomicU64,
+}
+
+impl Shared {
+    /// Takes every waiting event and wakes the recorders waiting for room.
+    fn take(&self) -> Vec<NewAuditEvent> {
+        let waiting = std::mem::take(&mut *self.waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        self.room.notify_waiters();
+        waiting.into_events()
+    }
 }
 
 #[derive(Clone)]
@@ -66,7 +162,7 @@ pub struct Auditor {
 
 impl std::fmt::Debug for Auditor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Auditor").field("dropped", &self.dropped()).finish()
+        f.debug_struct("Auditor").field("waited", &self.waited()).finish()
     }
 }
 
@@ -79,22 +175,70 @@ impl Auditor {
         Auditor { shared, flushes }
     }
 
-    /// Queues `event` for the writer; never waits.
-    pub fn record(&self, event: NewAuditEvent) {
-        let mut waiting = self.shared.waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if waiting.len() >= CAPACITY {
-            drop(waiting);
-            let n = self.shared.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-            if n == 1 || n.is_multiple_of(1000) {
-                tracing::warn!(dropped = n, "the audit queue is full: audit events were dropped");
+    /// Queues `event` for the writer. Waits only while the buffer is full ([`CAPACITY`]
+    /// events), until the writer takes what waits.
+    pub async fn record(&self, event: NewAuditEvent) {
+        let mut event = Some(event);
+        self.enqueue(|waiting| {
+            if waiting.events.len() >= CAPACITY {
+                return false;
             }
-            return;
-        }
-        waiting.push(event);
-        let wake = waiting.len() == WAKE_AT;
-        drop(waiting);
-        if wake {
+            waiting.events.extend(event.take());
+            true
+        })
+        .await;
+    }
+
+    /// Counts an issued access token: the first of its kind in this window queues its
+    /// `token.issue` event (waiting like [`Auditor::record`] when the buffer is full), the
+    /// others add to that event's count.
+    pub async fn issued(&self, issued: Issued) {
+        let mut issued = Some(issued);
+        self.enqueue(|waiting| {
+            let Some(what) = issued.take() else { return true };
+            if let Some((_, count)) = waiting.issued.get_mut(&what) {
+                *count += 1;
+                return true;
+            }
+            if waiting.events.len() >= CAPACITY {
+                issued = Some(what);
+                return false;
+            }
+            waiting.events.push(what.event(1, now()));
+            let at = waiting.events.len() - 1;
+            waiting.issued.insert(what, (at, 1));
+            true
+        })
+        .await;
+    }
+
+    /// Runs `add` on what waits until it finds room (returns true), waiting for the writer to
+    /// take the buffer each time it is full.
+    async fn enqueue(&self, mut add: impl FnMut(&mut Waiting) -> bool) {
+        loop {
+            // Registered before the check, so a writer that takes the buffer between the check
+            // and the wait still wakes this recorder.
+            let room = self.shared.room.notified();
+            tokio::pin!(room);
+            room.as_mut().enable();
+            {
+                let mut waiting = self.shared.waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let before = waiting.events.len();
+                if add(&mut waiting) {
+                    let wake = before < WAKE_AT && waiting.events.len() >= WAKE_AT;
+                    drop(waiting);
+                    if wake {
+                        self.shared.wake.notify_one();
+                    }
+                    return;
+                }
+            }
+            let n = self.shared.waited.fetch_add(1, Ordering::Relaxed) + 1;
+            if n == 1 || n.is_multiple_of(10_000) {
+                tracing::warn!(waited = n, "the audit writer is behind: requests wait for it to take its buffer");
+            }
             self.shared.wake.notify_one();
+            room.await;
         }
     }
 
@@ -106,9 +250,9 @@ impl Auditor {
         }
     }
 
-    /// Events dropped because the buffer was full, since start.
-    pub fn dropped(&self) -> u64 {
-        self.shared.dropped.load(Ordering::Relaxed)
+    /// Recordings that found the buffer full and waited for the writer, since start.
+    pub fn waited(&self) -> u64 {
+        self.shared.waited.load(Ordering::Relaxed)
     }
 }
 
@@ -118,7 +262,7 @@ async fn write_loop(
     mut flushes: mpsc::Receiver<oneshot::Sender<()>>,
     settings: AuditSettings,
 ) {
-    let mut writer = Writer { store: store.clone(), shared, writing: JoinSet::new() };
+    let writer = Writer { store: store.clone(), shared };
     let first = tokio::time::Instant::now() + settings.batch_every;
     let mut tick = tokio::time::interval_at(first, settings.batch_every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -127,7 +271,7 @@ async fn write_loop(
     loop {
         tokio::select! {
             request = flushes.recv() => {
-                writer.flush().await;
+                writer.write().await;
                 match request {
                     Some(ack) => {
                         let _ = ack.send(());
@@ -153,30 +297,18 @@ async fn write_loop(
 struct Writer {
     store: Store,
     shared: Arc<Shared>,
-    writing: JoinSet<()>,
 }
 
 impl Writer {
-    /// Starts inserting what waits, [`BATCH`] events per insert, keeping at most [`IN_FLIGHT`]
-    /// inserts running.
-    async fn write(&mut self) {
-        let waiting =
-            std::mem::take(&mut *self.shared.waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
-        let mut events = waiting.into_iter();
+    /// Inserts what waits, [`BATCH`] events per insert, one insert at a time: a later batch
+    /// running beside an earlier one could commit first and take lower ids.
+    async fn write(&self) {
+        let mut events = self.shared.take().into_iter();
         while events.len() > 0 {
             let size = batch_size(events.len());
             let batch: Vec<NewAuditEvent> = events.by_ref().take(size).collect();
-            while self.writing.len() >= IN_FLIGHT {
-                self.writing.join_next().await;
-            }
-            self.writing.spawn(insert(self.store.clone(), batch));
+            insert(&self.store, batch).await;
         }
-    }
-
-    /// Writes what waits and waits for every insert to finish.
-    async fn flush(&mut self) {
-        self.write().await;
-        while self.writing.join_next().await.is_some() {}
     }
 }
 
@@ -192,7 +324,7 @@ fn batch_size(waiting: usize) -> usize {
     }
 }
 
-async fn insert(store: Store, batch: Vec<NewAuditEvent>) {
+async fn insert(store: &Store, batch: Vec<NewAuditEvent>) {
     if let Err(e) = store.insert_audit_events(&batch).await {
         tracing::warn!(error = %e, events = batch.len(), "writing audit events in one batch failed: writing them one by one");
         for event in batch.chunks(1) {
@@ -306,17 +438,69 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_full_queue_drops_and_counts_instead_of_waiting() {
-        // A buffer that nobody drains: `record` must return at once all the same.
+    async fn a_full_buffer_makes_recording_wait_until_the_writer_takes_it() {
+        // Nobody drains this buffer but the test.
         let (flushes, _requests) = mpsc::channel(1);
         let auditor = Auditor { shared: Arc::default(), flushes };
-        for n in 0..CAPACITY + 3 {
-            auditor.record(event(n as u32));
+        for n in 0..CAPACITY {
+            auditor.record(event(n as u32)).await;
         }
-        assert_eq!(auditor.dropped(), 3);
-        let kept = auditor.shared.waiting.lock().unwrap();
-        assert_eq!(kept.len(), CAPACITY);
-        assert_eq!(kept[0].summary, "event 0", "the oldest are kept");
+        assert_eq!(auditor.waited(), 0);
+        let mut late = std::pin::pin!(auditor.record(event(CAPACITY as u32)));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(late.as_mut().poll(&mut cx).is_pending(), "a full buffer makes the recorder wait");
+        assert_eq!(auditor.waited(), 1);
+        assert!(late.as_mut().poll(&mut cx).is_pending(), "still full, still waiting");
+
+        let taken = auditor.shared.take();
+        assert_eq!((taken.len(), taken[0].summary.as_str()), (CAPACITY, "event 0"), "nothing was dropped");
+        assert!(late.as_mut().poll(&mut cx).is_ready(), "the writer taking the buffer lets it in");
+        let kept = &auditor.shared.waiting.lock().unwrap().events;
+        assert_eq!(kept.iter().map(|e| e.summary.as_str()).collect::<Vec<_>>(), [format!("event {CAPACITY}")]);
+    }
+
+    #[tokio::test]
+    async fn tokens_of_one_kind_in_one_window_are_one_event() {
+        let (flushes, _requests) = mpsc::channel(1);
+        let auditor = Auditor { shared: Arc::default(), flushes };
+        let issued = |client: &str, scope: &str| Issued {
+            realm: RealmId(1),
+            client_id: client.into(),
+            source: Some("10.0.0.1".into()),
+            grant_type: "client_credentials",
+            scope: scope.into(),
+            expires_in: 3600,
+        };
+        auditor.issued(issued("a", "read")).await;
+        auditor.record(event(1)).await;
+        auditor.issued(issued("a", "read")).await;
+        auditor.issued(issued("b", "read")).await;
+        auditor.issued(issued("a", "write")).await;
+        auditor.issued(issued("a", "read")).await;
+
+        let events = auditor.shared.take();
+        let got: Vec<(&str, Option<&str>, &str)> =
+            events.iter().map(|e| (e.action, e.client_id.as_deref(), e.summary.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                ("token.issue", Some("a"), "3 access tokens issued for scope `read`"),
+                ("token.issue", None, "event 1"),
+                ("token.issue", Some("b"), "access token issued for scope `read`"),
+                ("token.issue", Some("a"), "access token issued for scope `write`"),
+            ],
+            "each kind where its first token was recorded"
+        );
+        let after = events[0].after.as_ref().unwrap();
+        assert_eq!((&after["count"], &after["scope"], &after["expires_in"]), (&3.into(), &"read".into(), &3600.into()));
+        assert_eq!(events[2].after.as_ref().unwrap()["count"], 1);
+        assert_eq!((events[0].actor.as_str(), events[0].source.as_deref()), ("a", Some("10.0.0.1")));
+
+        // A new window starts a new count.
+        auditor.issued(issued("a", "read")).await;
+        let events = auditor.shared.take();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].after.as_ref().unwrap()["count"], 1);
     }
 
     #[test]

@@ -165,7 +165,7 @@ async fn create(
     tracing::info!("application registered");
     let application = app_dto(app, owners);
     let event = entry(realm.id, "application.create", format!("application `{client_id}` registered"));
-    state.auditor.record(event.client(client_id.as_str()).after(&application).by(&actor));
+    state.auditor.record(event.client(client_id.as_str()).after(&application).by(&actor)).await;
     Ok(created(
         format!("/admin/v1/realms/{}/applications/{client_id}", realm.name),
         dto::CreatedApplication { application, client_secret: secret.map(|s| s.expose_secret().to_owned()) },
@@ -243,7 +243,7 @@ async fn update(
     let owners = state.store.application_owners(app.id).await?;
     let after = app_dto(app, owners);
     let event = entry(realm.id, "application.update", format!("application `{client_id}` updated"));
-    state.auditor.record(event.client(&client_id).before(&before).after(&after).by(&actor));
+    state.auditor.record(event.client(&client_id).before(&before).after(&after).by(&actor)).await;
     Ok(HttpResponse::Ok().json(after))
 }
 
@@ -263,7 +263,7 @@ async fn remove(
     }
     tracing::info!("application deleted");
     let event = entry(realm.id, "application.delete", format!("application `{client_id}` deleted"));
-    state.auditor.record(event.client(&client_id).before(&before).by(&actor));
+    state.auditor.record(event.client(&client_id).before(&before).by(&actor)).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -288,7 +288,7 @@ async fn rotate_secret(
     tracing::info!("client secret rotated");
     // Neither the secret nor its hash goes to the log: only that it changed.
     let event = entry(realm.id, "application.secret_rotate", format!("client secret of `{client_id}` rotated"));
-    state.auditor.record(event.client(&client_id).by(&actor));
+    state.auditor.record(event.client(&client_id).by(&actor)).await;
     Ok(HttpResponse::Ok().json(dto::ClientSecret {
         client_id: app.client_id.to_string(),
         client_secret: secret.expose_secret().to_owned(),

@@ -112,7 +112,7 @@ async fn create(
     let body = realm_dto(&state, realm);
     // Realms are created and deleted in `root`'s log: a deleted realm's own log goes with it.
     let root = state.root_realm_id().await?;
-    state.auditor.record(entry(root, "realm.create", format!("realm `{name}` created")).after(&body).by(&actor));
+    state.auditor.record(entry(root, "realm.create", format!("realm `{name}` created")).after(&body).by(&actor)).await;
     Ok(created(format!("/admin/v1/realms/{name}"), body))
 }
 
@@ -143,7 +143,7 @@ async fn update(
     let realm = state.store.update_realm(&realm).await?;
     let after = realm_dto(&state, realm.clone());
     let event = entry(realm.id, "realm.update", format!("realm `{}` updated", realm.name));
-    state.auditor.record(event.before(&before).after(&after).by(&actor));
+    state.auditor.record(event.before(&before).after(&after).by(&actor)).await;
     Ok(HttpResponse::Ok().json(after))
 }
 
@@ -156,7 +156,7 @@ async fn remove(state: web::Data<AppState>, actor: Actor, path: web::Path<String
     tracing::info!("realm deleted");
     let root = state.root_realm_id().await?;
     let event = entry(root, "realm.delete", format!("realm `{}` deleted", realm.name));
-    state.auditor.record(event.before(&realm_dto(&state, realm)).by(&actor));
+    state.auditor.record(event.before(&realm_dto(&state, realm)).by(&actor)).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -205,11 +205,11 @@ async fn update_provider(
     state.store.update_provider(realm.id, &provider).await?;
     let after = provider_dto(provider.clone());
     let event = entry(realm.id, "provider.update", format!("OAuth2 provider of `{}` updated", realm.name));
-    state.auditor.record(event.before(&before).after(&after).by(&actor));
+    state.auditor.record(event.before(&before).after(&after).by(&actor)).await;
     if alg_changed {
         let key = rotate(&state, &realm, provider.signing_alg).await?;
         let event = entry(realm.id, "key.rotate", format!("signing key rotated to {} `{}`", key.alg.as_str(), key.kid));
-        state.auditor.record(event.after(&key_dto(key)).by(&actor));
+        state.auditor.record(event.after(&key_dto(key)).by(&actor)).await;
     }
     Ok(HttpResponse::Ok().json(after))
 }
@@ -234,6 +234,6 @@ async fn rotate_key(
     tracing::info!(kid = %key.kid, "signing key rotated");
     let body = key_dto(key);
     let event = entry(realm.id, "key.rotate", format!("signing key rotated to {} `{}`", body.alg, body.kid));
-    state.auditor.record(event.after(&body).by(&actor));
+    state.auditor.record(event.after(&body).by(&actor)).await;
     Ok(created(format!("/admin/v1/realms/{}/keys", realm.name), body))
 }

@@ -102,7 +102,7 @@ async fn create(
     let location = format!("/admin/v1/realms/{}/users/{}", realm.name, user.username);
     let body = user_dto(user);
     let event = entry(realm.id, "user.create", format!("identity `{}` created", body.username));
-    state.auditor.record(event.after(&body).by(&actor));
+    state.auditor.record(event.after(&body).by(&actor)).await;
     Ok(created(location, body))
 }
 
@@ -146,7 +146,7 @@ async fn update(
     } else {
         format!("identity `{username}` updated")
     };
-    state.auditor.record(entry(realm.id, "user.update", summary).before(&before).after(&after).by(&actor));
+    state.auditor.record(entry(realm.id, "user.update", summary).before(&before).after(&after).by(&actor)).await;
     Ok(HttpResponse::Ok().json(after))
 }
 
@@ -164,6 +164,6 @@ async fn remove(
         return Err(AdminError::not_found("identity", &username));
     }
     let event = entry(realm.id, "user.delete", format!("identity `{username}` deleted"));
-    state.auditor.record(event.before(&before).by(&actor));
+    state.auditor.record(event.before(&before).by(&actor)).await;
     Ok(HttpResponse::NoContent().finish())
 }

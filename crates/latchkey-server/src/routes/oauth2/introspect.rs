@@ -93,7 +93,7 @@ pub async fn revoke(
         let event = crate::audit::entry(realm.id, "token.revoke", format!("access token `{}` revoked", claims.jti))
             .client(app.client_id.as_str())
             .before(&serde_json::json!({"jti": claims.jti, "scope": claims.scope, "exp": claims.exp}));
-        state.auditor.record(event.by(&crate::audit::Actor::client(app.client_id.as_str(), &req)));
+        state.auditor.record(event.by(&crate::audit::Actor::client(app.client_id.as_str(), &req))).await;
         tracing::info!(client_id = %app.client_id, "access token revoked");
     }
     Ok(no_store().finish())

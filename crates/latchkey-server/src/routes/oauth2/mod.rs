@@ -6,7 +6,7 @@ mod introspect;
 mod token;
 
 use crate::error::OAuthError;
-use crate::extract::{AuthMethod, MAX_FORM_BYTES, OAuthForm, client_credentials};
+use crate::extract::{AuthMethod, ClientCredentials, MAX_FORM_BYTES, OAuthForm, client_credentials};
 use crate::limits::{Budget, RetryAfter, Who};
 use crate::state::AppState;
 use crate::tokens::verify_secret;
@@ -75,12 +75,39 @@ pub(crate) async fn authenticate_client(
     // Malformed credentials are as good as none. Every failure is counted and audited, with the
     // client id it attempted (if one could be read).
     let creds = client_credentials(req, form).ok().flatten();
-    let attempted = creds.as_ref().map(|c| c.client_id.as_str());
-    let invalid = || {
-        state.metrics.client_auth_failed(realm.name.as_str());
-        audit_failed_authentication(state, realm, req, attempted);
-        OAuthError::invalid_client(realm.name.as_str())
-    };
+    match authenticate(state, realm, provider, req, creds.as_ref()).await {
+        Ok(app) => Ok(app),
+        Err(Refused::Invalid) => {
+            state.metrics.client_auth_failed(realm.name.as_str());
+            audit_failed_authentication(state, realm, req, creds.as_ref().map(|c| c.client_id.as_str())).await;
+            Err(OAuthError::invalid_client(realm.name.as_str()))
+        }
+        Err(Refused::Other(e)) => Err(e),
+    }
+}
+
+/// Why [`authenticate`] refused.
+enum Refused {
+    /// The client did not authenticate: `invalid_client`, counted and audited.
+    Invalid,
+    /// Rate limited, or the server could not check.
+    Other(OAuthError),
+}
+
+impl From<OAuthError> for Refused {
+    fn from(e: OAuthError) -> Self {
+        Refused::Other(e)
+    }
+}
+
+async fn authenticate(
+    state: &AppState,
+    realm: &Realm,
+    provider: &ProviderSettings,
+    req: &HttpRequest,
+    creds: Option<&ClientCredentials>,
+) -> Result<Arc<Application>, Refused> {
+    let invalid = || Refused::Invalid;
     let limited = |r: RetryAfter| OAuthError::rate_limited(r.seconds());
     let limits = provider.rate_limits;
     let addr = Who::Address(req.peer_addr().map(|a| a.ip()));
@@ -89,7 +116,7 @@ pub(crate) async fn authenticate_client(
     if !realm.enabled {
         return Err(invalid());
     }
-    let creds = creds.as_ref().ok_or_else(invalid)?;
+    let creds = creds.ok_or_else(invalid)?;
     let client = Who::Client(&creds.client_id);
     budgets.check(realm.id, Budget::FailedClient, client, limits.failed_auth).map_err(limited)?;
     budgets.check(realm.id, Budget::FailedAddress, addr, limits.failed_auth).map_err(limited)?;
@@ -102,7 +129,7 @@ pub(crate) async fn authenticate_client(
     let Some(secret) = creds.client_secret.as_deref() else {
         return Err(failed());
     };
-    let app = state.store.cached_application(realm.id, &creds.client_id).await?;
+    let app = state.store.cached_application(realm.id, &creds.client_id).await.map_err(OAuthError::from)?;
     let hash = app.as_ref().and_then(|a| a.secret_hash.as_ref());
     let cached = hash.is_some_and(|h| state.verified_secrets.matches(realm.id, &creds.client_id, h, secret));
     state.metrics.secret_verified(cached);
@@ -128,7 +155,7 @@ pub(crate) async fn authenticate_client(
 }
 
 /// Records a failed client authentication: the attempted client id (or `anonymous`), and from where.
-fn audit_failed_authentication(state: &AppState, realm: &Realm, req: &HttpRequest, attempted: Option<&str>) {
+async fn audit_failed_authentication(state: &AppState, realm: &Realm, req: &HttpRequest, attempted: Option<&str>) {
     let endpoint = req.path().rsplit('/').next().unwrap_or_default();
     let mut entry = crate::audit::entry(
         realm.id,
@@ -138,5 +165,5 @@ fn audit_failed_authentication(state: &AppState, realm: &Realm, req: &HttpReques
     if let Some(id) = attempted {
         entry = entry.client(id);
     }
-    state.auditor.record(entry.by(&crate::audit::Actor::client(attempted.unwrap_or("anonymous"), req)));
+    state.auditor.record(entry.by(&crate::audit::Actor::client(attempted.unwrap_or("anonymous"), req))).await;
 }

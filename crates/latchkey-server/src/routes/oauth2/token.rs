@@ -67,11 +67,11 @@ async fn issue(
     let jwt = tokens::issue(state, &realm, &app, scope.clone(), granted.lifetime)
         .await
         .map_err(|e| OAuthError::internal(&e))?;
-    // Queued, not written: the audit writer batches events off the request path.
-    let event = crate::audit::entry(realm.id, "token.issue", format!("access token issued for scope `{scope}`"))
-        .client(app.client_id.as_str())
-        .after(&serde_json::json!({"grant_type": grant.as_str(), "scope": scope, "expires_in": granted.lifetime}));
-    state.auditor.record(event.by(&crate::audit::Actor::client(app.client_id.as_str(), req)));
+    // Counted, not written: the audit writer records this window's tokens of this kind as one
+    // event, in batches off the request path.
+    let issued =
+        crate::audit::Issued::new(realm.id, app.client_id.as_str(), req, grant.as_str(), &scope, granted.lifetime);
+    state.auditor.issued(issued).await;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))
