@@ -4,7 +4,10 @@
 //! most, one insert at a time so that ids follow the order of recording, which the log's "newest
 //! first" relies on). Recording wakes nobody: on the token path, a wake per event cost more than
 //! the event. Recording waits only when the buffer is full, until the writer takes it: a writer
-//! that falls behind slows the requests that make events rather than lose events. The task also
+//! that falls behind slows the requests that make events rather than lose events. A writer that
+//! takes nothing for [`ROOM_WAIT`] is stuck (its database unreachable): then the event is
+//! dropped with an error rather than hold the request longer, as are the batches the database
+//! could not be reached for. The task also
 //! prunes events older than the retention. [`Auditor::flush`] waits until everything recorded
 //! before it is written (the audit list calls it so reads see every earlier event; shutdown
 //! calls it last).
@@ -30,6 +33,9 @@ use tokio::sync::{Notify, mpsc, oneshot};
 pub const BATCH: usize = 500;
 /// Events waiting for the writer at most; beyond, recording waits for the writer.
 pub const CAPACITY: usize = 10_000;
+/// How long recording waits for room at most: a writer stuck on an unreachable database must
+/// not hold requests past it. Past it the event is dropped, with a warning.
+pub const ROOM_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 /// Events waiting that wake the writer before its tick.
 pub const WAKE_AT: usize = 2_000;
 
@@ -142,6 +148,8 @@ struct Shared {
     room: Notify,
     /// Recordings that found the buffer full and waited, since start.
     waited: AtomicU64,
+    /// Recordings dropped after waiting [`ROOM_WAIT`] for room, since start.
+    dropped: AtomicU64,
 }
 
 impl Shared {
@@ -162,7 +170,7 @@ pub struct Auditor {
 
 impl std::fmt::Debug for Auditor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Auditor").field("waited", &self.waited()).finish()
+        f.debug_struct("Auditor").field("waited", &self.waited()).field("dropped", &self.dropped()).finish()
     }
 }
 
@@ -238,7 +246,13 @@ impl Auditor {
                 tracing::warn!(waited = n, "the audit writer is behind: requests wait for it to take its buffer");
             }
             self.shared.wake.notify_one();
-            room.await;
+            if tokio::time::timeout(ROOM_WAIT, room).await.is_err() {
+                let n = self.shared.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                if n == 1 || n.is_multiple_of(1_000) {
+                    tracing::error!(dropped = n, "the audit writer is stuck: audit events were dropped");
+                }
+                return;
+            }
         }
     }
 
@@ -253,6 +267,11 @@ impl Auditor {
     /// Recordings that found the buffer full and waited for the writer, since start.
     pub fn waited(&self) -> u64 {
         self.shared.waited.load(Ordering::Relaxed)
+    }
+
+    /// Recordings dropped because the writer took nothing for [`ROOM_WAIT`], since start.
+    pub fn dropped(&self) -> u64 {
+        self.shared.dropped.load(Ordering::Relaxed)
     }
 }
 
@@ -324,8 +343,14 @@ fn batch_size(waiting: usize) -> usize {
     }
 }
 
+/// Writes `batch`; when one of its rows is refused (a realm deleted meanwhile), writes the
+/// others one by one. When the database is unreachable the batch is lost, with an error.
 async fn insert(store: &Store, batch: Vec<NewAuditEvent>) {
     if let Err(e) = store.insert_audit_events(&batch).await {
+        if !e.is_constraint_violation() {
+            tracing::error!(error = %e, events = batch.len(), "the database refused a batch of audit events: they are lost");
+            return;
+        }
         tracing::warn!(error = %e, events = batch.len(), "writing audit events in one batch failed: writing them one by one");
         for event in batch.chunks(1) {
             if let Err(e) = store.insert_audit_events(event).await {
@@ -457,6 +482,23 @@ mod tests {
         assert!(late.as_mut().poll(&mut cx).is_ready(), "the writer taking the buffer lets it in");
         let kept = &auditor.shared.waiting.lock().unwrap().events;
         assert_eq!(kept.iter().map(|e| e.summary.as_str()).collect::<Vec<_>>(), [format!("event {CAPACITY}")]);
+    }
+
+    #[tokio::test]
+    async fn a_stuck_writer_holds_a_recorder_no_longer_than_the_room_wait() {
+        let (flushes, _requests) = mpsc::channel(1);
+        let auditor = Auditor { shared: Arc::default(), flushes };
+        for n in 0..CAPACITY {
+            auditor.record(event(n as u32)).await;
+        }
+        let started = tokio::time::Instant::now();
+        auditor.record(event(CAPACITY as u32)).await;
+        // It waited for the writer (a lower bound, not a speed check), then gave up.
+        assert!(started.elapsed() >= ROOM_WAIT);
+        assert_eq!((auditor.waited(), auditor.dropped()), (1, 1));
+        let kept = &auditor.shared.waiting.lock().unwrap().events;
+        assert_eq!(kept.len(), CAPACITY);
+        assert_eq!(kept[CAPACITY - 1].summary, format!("event {}", CAPACITY - 1), "the waiting ones are kept");
     }
 
     #[tokio::test]

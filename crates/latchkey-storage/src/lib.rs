@@ -38,6 +38,15 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// The database refused a row (a unique or foreign key constraint), rather than failing.
+    pub fn is_constraint_violation(&self) -> bool {
+        matches!(self, StoreError::Conflict { .. })
+            || matches!(self, StoreError::Database(e) if matches!(
+                e.sql_err(),
+                Some(SqlErr::UniqueConstraintViolation(_) | SqlErr::ForeignKeyConstraintViolation(_))
+            ))
+    }
+
     /// Maps a unique-constraint violation to a conflict on `field`.
     fn conflict_on(field: &'static str) -> impl FnOnce(DbErr) -> StoreError {
         move |e| match e.sql_err() {

@@ -490,7 +490,44 @@ async fn shutdown_flushes_the_queue(backend: Backend) {
     conn.close().await.ok();
 }
 
+/// The writer tells a refused row (an event of a realm deleted meanwhile), after which it writes
+/// the batch's other events one by one, from a database it cannot reach, where it gives up:
+/// the classification it relies on, on both backends.
+async fn a_refused_row_is_told_from_an_unreachable_database(backend: Backend) {
+    use latchkey_realms::RealmId;
+    use latchkey_storage::{NewAuditEvent, Store};
+    let app = TestApp::spawn(backend).await;
+    let store = Store::connect(app.database_url()).await.unwrap();
+    let event = |realm| NewAuditEvent {
+        realm: RealmId(realm),
+        occurred_at: 1,
+        actor: "svc".into(),
+        actor_type: "client",
+        action: "token.issue",
+        client_id: None,
+        source: None,
+        summary: "refused".into(),
+        before: None,
+        after: None,
+    };
+    let root = scalar(&db(&app).await, "SELECT id FROM realms WHERE name = 'root'").await.unwrap();
+    let root: i32 = root.parse().unwrap();
+    let e = store.insert_audit_events(&[event(root), event(999_999)]).await.unwrap_err();
+    assert!(e.is_constraint_violation(), "{e:?}");
+    assert_eq!(
+        count(&db(&app).await, "SELECT COUNT(*) FROM audit_events WHERE summary = 'refused'").await,
+        0,
+        "all or nothing"
+    );
+    assert_eq!(store.insert_audit_events(&[event(root)]).await.unwrap(), 1);
+
+    store.clone().close().await.unwrap();
+    let e = store.insert_audit_events(&[event(root)]).await.unwrap_err();
+    assert!(!e.is_constraint_violation(), "{e:?}");
+}
+
 both_backends!(
+    a_refused_row_is_told_from_an_unreachable_database,
     admin_changes_are_audited,
     console_changes_name_the_user,
     oauth_events_are_audited,
