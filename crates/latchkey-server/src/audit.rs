@@ -63,15 +63,15 @@ pub const ACTIONS: &[&str] = &[
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Issued {
     pub realm: RealmId,
-    pub client_id: String,
-    pub source: Option<String>,
+    /// The client, as the actor of the event.
+    pub client: Actor,
     pub grant_type: &'static str,
     pub scope: String,
     pub expires_in: i64,
 }
 
 impl Issued {
-    /// What `req` was issued (the client id is cut like every logged identifier).
+    /// What `req` was issued.
     pub fn new(
         realm: RealmId,
         client_id: &str,
@@ -80,14 +80,7 @@ impl Issued {
         scope: &str,
         expires_in: i64,
     ) -> Self {
-        Issued {
-            realm,
-            client_id: client_id.chars().take(MAX_NAME).collect(),
-            source: source(req),
-            grant_type,
-            scope: scope.to_owned(),
-            expires_in,
-        }
+        Issued { realm, client: Actor::client(client_id, req), grant_type, scope: scope.to_owned(), expires_in }
     }
 
     /// The event for `count` such tokens.
@@ -102,18 +95,11 @@ impl Issued {
             "expires_in": self.expires_in,
             "count": count,
         });
-        NewAuditEvent {
-            realm: self.realm,
-            occurred_at,
-            actor: self.client_id.clone(),
-            actor_type: "client",
-            action: "token.issue",
-            client_id: Some(self.client_id.clone()),
-            source: self.source.clone(),
-            summary,
-            before: None,
-            after: Some(after),
-        }
+        entry(self.realm, "token.issue", summary)
+            .at(occurred_at)
+            .client(&self.client.name)
+            .after(&after)
+            .by(&self.client)
     }
 }
 
@@ -360,7 +346,7 @@ async fn insert(store: &Store, batch: Vec<NewAuditEvent>) {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Actor {
     pub name: String,
     /// `client` or `user`.
@@ -425,6 +411,12 @@ fn to_json(v: &impl Serialize) -> Option<serde_json::Value> {
 }
 
 impl Entry {
+    /// When it happened, if not now.
+    pub fn at(mut self, occurred_at: latchkey_core::time::UnixTime) -> Self {
+        self.0.occurred_at = occurred_at;
+        self
+    }
+
     pub fn client(mut self, client_id: &str) -> Self {
         self.0.client_id = Some(client_id.chars().take(MAX_NAME).collect());
         self
@@ -507,8 +499,7 @@ mod tests {
         let auditor = Auditor { shared: Arc::default(), flushes };
         let issued = |client: &str, scope: &str| Issued {
             realm: RealmId(1),
-            client_id: client.into(),
-            source: Some("10.0.0.1".into()),
+            client: Actor { name: client.into(), kind: "client", source: Some("10.0.0.1".into()) },
             grant_type: "client_credentials",
             scope: scope.into(),
             expires_in: 3600,
