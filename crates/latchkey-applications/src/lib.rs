@@ -133,9 +133,12 @@ impl ApplicationSettings {
             return Err(FieldError::new("client_name", "must be at most 255 characters without control characters"));
         }
         if let Some(d) = &self.description
-            && d.chars().count() > 1024
+            && (d.chars().count() > 1024 || d.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')))
         {
-            return Err(FieldError::new("description", "must be at most 1024 characters"));
+            return Err(FieldError::new(
+                "description",
+                "must be at most 1024 characters without control characters (line breaks and tabs allowed)",
+            ));
         }
         let confidential = self.application_type.is_confidential();
         match (confidential, self.token_endpoint_auth_method) {

@@ -14,6 +14,10 @@ impl RedirectUri {
         if s.len() > 2048 {
             return Err(err("must be at most 2048 characters"));
         }
+        // The URL parser would drop or escape them; the URI is stored and compared as given.
+        if s.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err(err("must not contain spaces or control characters"));
+        }
         let url = Url::parse(s).map_err(|_| err("must be an absolute URI"))?;
         if s.contains('#') {
             return Err(err("must not contain a fragment"));

@@ -7,6 +7,7 @@ pub mod grant;
 pub mod keys;
 pub mod provider;
 pub mod token;
+pub mod wire;
 
 pub use grant::{GrantError, client_credentials};
 pub use keys::{KeyError, KeyStatus, MasterKey, NewSigningKey, Signer, SigningKey, Verifier};

@@ -22,9 +22,32 @@ pub struct OAuthError {
     retry_after: Option<u64>,
 }
 
+/// Longest `error_description` or admin error message; what is longer is cut, with `…`. They
+/// may quote what the client sent, which can be anything up to the body limit.
+const MAX_MESSAGE: usize = 256;
+/// Longest admin error `field` (a path that may quote an unknown member's name).
+const MAX_FIELD: usize = 128;
+
+/// `s` cut to `max` characters, with `…` (or `...` where only ASCII may go) when cut.
+fn cut(s: String, max: usize, ellipsis: &str) -> String {
+    match s.char_indices().nth(max) {
+        Some((at, _)) => format!("{}{ellipsis}", &s[..at]),
+        None => s,
+    }
+}
+
+/// RFC 6749 §5.2: `error_description` is limited to `%x20-21 / %x23-5B / %x5D-7E`, and it may
+/// quote client input: every other character becomes `?`.
+fn oauth_description(d: String) -> String {
+    let allowed = |c: char| matches!(c, '\x20'..='\x21' | '\x23'..='\x5B' | '\x5D'..='\x7E');
+    let d = if d.chars().all(allowed) { d } else { d.chars().map(|c| if allowed(c) { c } else { '?' }).collect() };
+    cut(d, MAX_MESSAGE, "...")
+}
+
 impl OAuthError {
     fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
-        OAuthError { status, error, description: description.into(), www_authenticate: None, retry_after: None }
+        let description = oauth_description(description.into());
+        OAuthError { status, error, description, www_authenticate: None, retry_after: None }
     }
 
     pub fn invalid_request(d: impl Into<String>) -> Self {
@@ -158,7 +181,9 @@ pub struct AdminError {
 
 impl AdminError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>, field: Option<String>) -> Self {
-        AdminError { status, code, message: message.into(), field, www_authenticate: None, retry_after: None }
+        let message = cut(message.into(), MAX_MESSAGE, "…");
+        let field = field.map(|f| cut(f, MAX_FIELD, "…"));
+        AdminError { status, code, message, field, www_authenticate: None, retry_after: None }
     }
 
     pub fn invalid_body(message: impl Into<String>, field: Option<String>) -> Self {

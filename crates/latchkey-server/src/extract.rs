@@ -5,9 +5,9 @@ use crate::error::{AdminError, OAuthError};
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use futures_util::future::LocalBoxFuture;
+pub use latchkey_oauth2::wire::BadCredentials;
+use latchkey_oauth2::wire::{self, FormError};
 use latchkey_realms::ROOT_REALM;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
@@ -38,20 +38,10 @@ pub struct OAuthForm(HashMap<String, String>);
 
 impl OAuthForm {
     pub fn parse(content_type: Option<&str>, body: &[u8]) -> Result<Self, OAuthError> {
-        let mime = content_type.unwrap_or("").split(';').next().unwrap_or("").trim();
-        if !mime.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
-            return Err(OAuthError::unsupported_media_type());
-        }
-        if std::str::from_utf8(body).is_err() {
-            return Err(OAuthError::invalid_request("the body is not valid UTF-8"));
-        }
-        let mut params = HashMap::new();
-        for (k, v) in url::form_urlencoded::parse(body) {
-            if params.insert(k.to_string(), v.into_owned()).is_some() {
-                return Err(OAuthError::invalid_request(format!("parameter `{k}` was sent more than once")));
-            }
-        }
-        Ok(OAuthForm(params))
+        wire::parse_form(content_type, body).map(OAuthForm).map_err(|e| match e {
+            FormError::UnsupportedMediaType => OAuthError::unsupported_media_type(),
+            e => OAuthError::invalid_request(e.to_string()),
+        })
     }
 
     /// A parameter; an empty value counts as absent (RFC 6749 §3.1).
@@ -99,19 +89,9 @@ pub struct ClientCredentials {
 /// form-urlencoded before base64) or from the body; both at once is an error (§2.3).
 /// `Ok(None)`: no credentials at all.
 pub fn client_credentials(req: &HttpRequest, form: &OAuthForm) -> Result<Option<ClientCredentials>, BadCredentials> {
-    let header = req.headers().get(header::AUTHORIZATION).map(|h| h.to_str().map_err(|_| BadCredentials));
-    match header {
+    match req.headers().get(header::AUTHORIZATION) {
         Some(value) => {
-            let value = value?;
-            let (scheme, rest) = value.split_once(' ').ok_or(BadCredentials)?;
-            if !scheme.eq_ignore_ascii_case("basic") {
-                return Err(BadCredentials);
-            }
-            let decoded = STANDARD.decode(rest.trim()).map_err(|_| BadCredentials)?;
-            let decoded = String::from_utf8(decoded).map_err(|_| BadCredentials)?;
-            let (id, secret) = decoded.split_once(':').ok_or(BadCredentials)?;
-            let id = form_decode(id);
-            let secret = form_decode(secret);
+            let (id, secret) = wire::parse_basic(value.as_bytes())?;
             if form.get("client_secret").is_some() || form.get("client_id").is_some_and(|b| b != id) {
                 return Err(BadCredentials);
             }
@@ -125,19 +105,9 @@ pub fn client_credentials(req: &HttpRequest, form: &OAuthForm) -> Result<Option<
     }
 }
 
-/// Credentials that cannot be read at all: answered as `invalid_client`.
-#[derive(Debug)]
-pub struct BadCredentials;
-
-fn form_decode(s: &str) -> String {
-    url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
-}
-
 /// The token of an `Authorization: Bearer` header (RFC 6750 §2.1).
 pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
-    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+    wire::parse_bearer(req.headers().get(header::AUTHORIZATION)?.as_bytes())
 }
 
 /// A JSON body for the admin API, decoded with the path of the field at fault on error.
@@ -163,6 +133,10 @@ impl<T: DeserializeOwned + 'static> FromRequest for AdminJson<T> {
                 413 => AdminError::payload_too_large(),
                 _ => AdminError::invalid_body("the body could not be read", None),
             })?;
+            // Every admin body is an object (serde would also take a struct as an array).
+            if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+                return Err(AdminError::invalid_body("the body must be a JSON object", None));
+            }
             let de = &mut serde_json::Deserializer::from_slice(&body);
             let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
                 let path = e.path().to_string();

@@ -98,6 +98,9 @@ impl Store {
 
     /// The application with `client_id` in `realm`: the token endpoint's lookup.
     pub async fn find_application(&self, realm: RealmId, client_id: &str) -> Result<Option<Application>> {
+        if !crate::can_exist(client_id) {
+            return Ok(None);
+        }
         application::Entity::find()
             .filter(application::Column::RealmId.eq(realm.0))
             .filter(application::Column::ClientId.eq(client_id))
@@ -213,6 +216,9 @@ impl Store {
     }
 
     pub async fn delete_application(&self, realm: RealmId, client_id: &str) -> Result<bool> {
+        if !crate::can_exist(client_id) {
+            return Ok(false);
+        }
         let txn = self.db.begin().await?;
         let res = application::Entity::delete_many()
             .filter(application::Column::RealmId.eq(realm.0))

@@ -56,16 +56,19 @@ pub struct AuditFilter {
 
 fn to_row(e: &NewAuditEvent) -> audit_event::ActiveModel {
     let text = |v: &Option<Value>| v.as_ref().map(Value::to_string);
+    // What a request attempted (a client id, say) may hold NUL, which PostgreSQL text cannot:
+    // one such event would fail its whole batch.
+    let clean = |s: &str| if crate::can_exist(s) { s.to_owned() } else { s.replace('\0', "\u{fffd}") };
     audit_event::ActiveModel {
         id: NotSet,
         realm_id: Set(e.realm.0),
         occurred_at: Set(e.occurred_at),
-        actor: Set(e.actor.clone()),
+        actor: Set(clean(&e.actor)),
         actor_type: Set(e.actor_type.to_owned()),
         action: Set(e.action.to_owned()),
-        client_id: Set(e.client_id.clone()),
-        source: Set(e.source.clone()),
-        summary: Set(e.summary.clone()),
+        client_id: Set(e.client_id.as_deref().map(clean)),
+        source: Set(e.source.as_deref().map(clean)),
+        summary: Set(clean(&e.summary)),
         before: Set(text(&e.before)),
         after: Set(text(&e.after)),
     }
@@ -108,6 +111,10 @@ impl Store {
         per_page: u64,
     ) -> Result<Paged<AuditEvent>> {
         use audit_event::Column as C;
+        let keys = [&filter.actor, &filter.action, &filter.client_id];
+        if !keys.iter().all(|k| k.as_deref().is_none_or(crate::can_exist)) {
+            return Ok(Paged { items: Vec::new(), total: 0 });
+        }
         let mut q = audit_event::Entity::find().filter(C::RealmId.eq(realm.0));
         if let Some(t) = filter.since {
             q = q.filter(C::OccurredAt.gte(t));

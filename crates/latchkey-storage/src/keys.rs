@@ -75,6 +75,9 @@ impl Store {
 
     /// One usable key of the realm by id (for verifying a presented token).
     pub async fn verification_key(&self, realm: RealmId, kid: &str) -> Result<Option<SigningKey>> {
+        if !crate::can_exist(kid) {
+            return Ok(None);
+        }
         signing_key::Entity::find()
             .filter(usable_at(realm, now()))
             .filter(signing_key::Column::Kid.eq(kid))

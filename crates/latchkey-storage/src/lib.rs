@@ -58,6 +58,13 @@ impl StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// Whether a row may have `key` (a name, id or search term from a request): PostgreSQL text
+/// cannot hold NUL, so a key with one names nothing and must not reach the database, where it
+/// would be an error rather than no match.
+fn can_exist(key: &str) -> bool {
+    !key.contains('\0')
+}
+
 /// A case-insensitive substring match of `search` on any of `columns` (LIKE, with the
 /// pattern's own `%`, `_` and `\\` escaped), the same on SQLite and PostgreSQL.
 fn contains_any<C: sea_orm::ColumnTrait>(columns: &[C], search: &str) -> sea_orm::Condition {
@@ -70,6 +77,9 @@ fn contains_any<C: sea_orm::ColumnTrait>(columns: &[C], search: &str) -> sea_orm
             c => vec![c],
         })
         .collect();
+    if !can_exist(search) {
+        return sea_orm::Condition::all().add(Expr::val(1).eq(0));
+    }
     let pattern = format!("%{escaped}%");
     columns.iter().fold(sea_orm::Condition::any(), |cond, col| {
         cond.add(Expr::expr(Func::lower(Expr::col(*col))).like(LikeExpr::new(pattern.clone()).escape('\\')))

@@ -107,6 +107,9 @@ impl Store {
     }
 
     pub async fn find_realm(&self, name: &str) -> Result<Option<Realm>> {
+        if !crate::can_exist(name) {
+            return Ok(None);
+        }
         realm::Entity::find().filter(realm::Column::Name.eq(name)).one(&self.db).await?.map(to_realm).transpose()
     }
 

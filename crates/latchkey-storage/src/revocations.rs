@@ -29,6 +29,9 @@ impl Store {
     }
 
     pub async fn is_token_revoked(&self, realm: RealmId, jti: &str) -> Result<bool> {
+        if !crate::can_exist(jti) {
+            return Ok(false);
+        }
         let n = revoked_token::Entity::find()
             .filter(revoked_token::Column::RealmId.eq(realm.0))
             .filter(revoked_token::Column::Jti.eq(jti))

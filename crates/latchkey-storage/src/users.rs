@@ -47,6 +47,9 @@ impl Store {
     }
 
     pub async fn find_user(&self, realm: RealmId, username: &str) -> Result<Option<User>> {
+        if !crate::can_exist(username) {
+            return Ok(None);
+        }
         user::Entity::find()
             .filter(user::Column::RealmId.eq(realm.0))
             .filter(user::Column::Username.eq(username))
@@ -60,6 +63,9 @@ impl Store {
     pub async fn resolve_users(&self, realm: RealmId, usernames: &[String]) -> Result<Result<Vec<UserId>, String>> {
         if usernames.is_empty() {
             return Ok(Ok(vec![]));
+        }
+        if let Some(bad) = usernames.iter().find(|u| !crate::can_exist(u)) {
+            return Ok(Err(bad.clone()));
         }
         let rows = user::Entity::find()
             .filter(user::Column::RealmId.eq(realm.0))
@@ -116,6 +122,9 @@ impl Store {
     }
 
     pub async fn delete_user(&self, realm: RealmId, username: &str) -> Result<bool> {
+        if !crate::can_exist(username) {
+            return Ok(false);
+        }
         let res = user::Entity::delete_many()
             .filter(user::Column::RealmId.eq(realm.0))
             .filter(user::Column::Username.eq(username))

@@ -6,7 +6,7 @@ use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{Value, json};
 
 /// Asserts the admin error envelope: status, `code`, and `field` (or its absence). Returns the body.
-async fn assert_envelope(resp: Response, status: u16, code: &str, field: Option<&str>, case: &str) -> Value {
+pub(crate) async fn assert_envelope(resp: Response, status: u16, code: &str, field: Option<&str>, case: &str) -> Value {
     let got = resp.status().as_u16();
     let text = resp.text().await.unwrap();
     assert_eq!(got, status, "{case}: {text}");

@@ -25,7 +25,13 @@ fn token_url(app: &TestApp, realm: &str) -> String {
 
 /// Asserts an RFC 6749 §5.2 error answer: status, `error` code, a string `error_description`,
 /// no caching, and exactly the `WWW-Authenticate` challenge given (or none). Returns the body.
-async fn assert_oauth_error(resp: Response, status: u16, code: &str, challenge: Option<&str>, case: &str) -> Value {
+pub(crate) async fn assert_oauth_error(
+    resp: Response,
+    status: u16,
+    code: &str,
+    challenge: Option<&str>,
+    case: &str,
+) -> Value {
     let got = resp.status().as_u16();
     let headers = resp.headers().clone();
     let text = resp.text().await.unwrap();
@@ -40,7 +46,12 @@ async fn assert_oauth_error(resp: Response, status: u16, code: &str, challenge: 
     assert_eq!(headers.get(WWW_AUTHENTICATE).map(|v| v.to_str().unwrap()), challenge, "{case}: WWW-Authenticate");
     let body: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{case}: not JSON ({e}): {text}"));
     assert_eq!(body["error"], code, "{case}: {body}");
-    assert!(body["error_description"].as_str().is_some_and(|d| !d.is_empty()), "{case}: error_description in {body}");
+    let description = body["error_description"].as_str().unwrap_or_default();
+    assert!(!description.is_empty(), "{case}: error_description in {body}");
+    assert!(
+        description.chars().all(|c| matches!(c, '\x20'..='\x21' | '\x23'..='\x5B' | '\x5D'..='\x7E')),
+        "{case}: RFC 6749 §5.2 allows only %x20-21 / %x23-5B / %x5D-7E in error_description: {description:?}"
+    );
     let mut keys: Vec<&String> = body.as_object().unwrap().keys().collect();
     keys.sort();
     assert_eq!(keys, ["error", "error_description"], "{case}: only the RFC 6749 §5.2 members: {body}");
@@ -48,7 +59,7 @@ async fn assert_oauth_error(resp: Response, status: u16, code: &str, challenge: 
 }
 
 /// Asserts a successful token answer with no caching; returns the body.
-async fn assert_token(resp: Response, case: &str) -> Value {
+pub(crate) async fn assert_token(resp: Response, case: &str) -> Value {
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
     let text = resp.text().await.unwrap();

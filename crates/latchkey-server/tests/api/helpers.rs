@@ -165,6 +165,11 @@ impl TestApp {
         self.tmp.path()
     }
 
+    /// The master key that seals this server's signing keys.
+    pub fn master_key(&self) -> &MasterKey {
+        &self.master_key
+    }
+
     /// The test database's URL, to look at what the server stored.
     pub fn database_url(&self) -> &str {
         &self.db.url

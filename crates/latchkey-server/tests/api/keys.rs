@@ -455,7 +455,89 @@ async fn tampered_tokens(backend: Backend) {
     assert_eq!(resp.json::<Value>().await.unwrap()["error"]["code"], "unauthorized");
 }
 
+/// Everything the database holds, as its files or its dump: the SQLite file and its WAL, or
+/// `pg_dump --data-only` of the PostgreSQL database.
+fn raw_database(app: &TestApp, backend: Backend) -> Vec<u8> {
+    match backend {
+        Backend::Sqlite => {
+            let mut raw = Vec::new();
+            for file in ["latchkey.db", "latchkey.db-wal", "latchkey.db-journal"] {
+                raw.extend(std::fs::read(app.dir().join(file)).unwrap_or_default());
+            }
+            assert!(raw.len() > 4096, "the SQLite file was read");
+            raw
+        }
+        Backend::Postgres => {
+            let out = std::process::Command::new("pg_dump")
+                .args(["--data-only", "--dbname", app.database_url()])
+                .output()
+                .expect("pg_dump (PostgreSQL's client tools) runs");
+            assert!(out.status.success(), "pg_dump: {}", String::from_utf8_lossy(&out.stderr));
+            out.stdout
+        }
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Signing keys are encrypted at rest: the raw database holds no private key, in any encoding,
+/// for any algorithm; each sealed key opens only with the master key and its own kid.
+async fn signing_keys_are_sealed_at_rest(backend: Backend) {
+    use sea_orm::{ConnectionTrait, Statement};
+    let app = TestApp::spawn(backend).await;
+    app.create_realm("algs").await;
+    for alg in ["ES256", "EdDSA"] {
+        app.admin_call(Method::PATCH, "/realms/algs/oauth2-provider", Some(json!({"signing_alg": alg})), 200).await;
+    }
+    app.admin_call(Method::POST, "/realms/root/keys/rotate", None, 201).await;
+
+    let conn = sea_orm::Database::connect(app.database_url()).await.unwrap();
+    let rows = conn
+        .query_all_raw(Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT kid, alg, sealed_private_key FROM signing_keys",
+        ))
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    let keys: Vec<(String, String, Vec<u8>)> = rows
+        .iter()
+        .map(|r| {
+            (r.try_get("", "kid").unwrap(), r.try_get("", "alg").unwrap(), r.try_get("", "sealed_private_key").unwrap())
+        })
+        .collect();
+    let mut algs: Vec<&str> = keys.iter().map(|(_, alg, _)| alg.as_str()).collect();
+    algs.sort();
+    assert_eq!(algs, ["ES256", "EdDSA", "RS256", "RS256", "RS256"], "root's two keys and algs' three");
+
+    let raw = raw_database(&app, backend);
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    for (kid, alg, sealed) in &keys {
+        use secrecy::ExposeSecret;
+        let plain = app.master_key().open(kid, sealed).unwrap_or_else(|e| panic!("{alg} key {kid} opens: {e}"));
+        let der = plain.expose_secret();
+        assert!(der.len() >= 48, "{alg}: a PKCS#8 private key");
+        assert!(app.master_key().open("another-kid", sealed).is_err(), "{alg}: the seal is bound to its kid");
+        assert!(
+            latchkey_oauth2::MasterKey::generate().open(kid, sealed).is_err(),
+            "{alg}: another master key cannot open it"
+        );
+        // Every 16-byte piece of the key past its algorithm header: the private part is in one.
+        for piece in der[32..].chunks(16).filter(|c| c.len() == 16) {
+            assert!(!contains(&raw, piece), "{alg} key {kid}: private key bytes in the clear");
+            assert!(!contains(&raw, hex(piece).as_bytes()), "{alg} key {kid}: private key bytes in hex");
+        }
+        for encoded in [base64::engine::general_purpose::STANDARD.encode(der), URL_SAFE_NO_PAD.encode(der)] {
+            assert!(!contains(&raw, &encoded.as_bytes()[..64]), "{alg} key {kid}: the key in base64");
+        }
+    }
+    assert!(!contains(&raw, b"PRIVATE KEY"), "no PEM private key");
+}
+
 both_backends!(
+    signing_keys_are_sealed_at_rest,
     revocation_by_owner,
     revoked_admin_token,
     revoke_unknown_token,

@@ -17,6 +17,7 @@ mod errors;
 mod isolation;
 mod keys;
 mod limits;
+mod negative;
 mod observability;
 mod process;
 mod replicas;
