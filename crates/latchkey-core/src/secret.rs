@@ -155,6 +155,24 @@ mod tests {
         assert!(SecretHash::from_phc("plaintext".into()).is_err());
     }
 
+    /// OWASP's password storage minimum for argon2id: 19 MiB of memory, 2 passes, 1 lane.
+    #[test]
+    fn hashes_use_owasp_parameters_at_least() {
+        let h = SecretHash::create("s3cret");
+        let parsed = PasswordHash::new(h.as_phc()).unwrap();
+        assert_eq!(parsed.algorithm.as_str(), "argon2id");
+        assert_eq!(parsed.version, Some(0x13), "argon2 version 1.3");
+        let param = |name: &str| -> u32 {
+            let value = parsed.params.get(name).unwrap_or_else(|| panic!("no {name} in {}", h.as_phc()));
+            value.to_string().parse().unwrap()
+        };
+        assert!(param("m") >= 19_456, "memory {} KiB", param("m"));
+        assert!(param("t") >= 2, "{} passes", param("t"));
+        assert!(param("p") >= 1);
+        assert!(parsed.salt.is_some_and(|s| s.len() >= 16), "a salt of 16 bytes at least");
+        assert_ne!(SecretHash::create("s3cret").as_phc(), h.as_phc(), "a fresh salt per hash");
+    }
+
     #[test]
     fn generated_secrets_differ() {
         let a = generate_secret();

@@ -6,8 +6,9 @@
 //! the event. Recording waits only when the buffer is full, until the writer takes it: a writer
 //! that falls behind slows the requests that make events rather than lose events. A writer that
 //! takes nothing for [`ROOM_WAIT`] is stuck (its database unreachable): then the event is
-//! dropped with an error rather than hold the request longer, as are the batches the database
-//! could not be reached for. The task also
+//! dropped with an error rather than hold the request longer. Batches the database cannot be
+//! reached for (down or restarting) stay with the writer, in order, and go first at the next
+//! tick, up to [`CAPACITY`] of them; past that the oldest are dropped with an error. The task also
 //! prunes events older than the retention. [`Auditor::flush`] waits until everything recorded
 //! before it is written (the audit list calls it so reads see every earlier event; shutdown
 //! calls it last).
@@ -267,7 +268,7 @@ async fn write_loop(
     mut flushes: mpsc::Receiver<oneshot::Sender<()>>,
     settings: AuditSettings,
 ) {
-    let writer = Writer { store: store.clone(), shared };
+    let mut writer = Writer { store: store.clone(), shared, backlog: Vec::new() };
     let first = tokio::time::Instant::now() + settings.batch_every;
     let mut tick = tokio::time::interval_at(first, settings.batch_every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -302,17 +303,34 @@ async fn write_loop(
 struct Writer {
     store: Store,
     shared: Arc<Shared>,
+    /// Events the database could not be reached for, oldest first: written before the next
+    /// ones, at most [`CAPACITY`] of them.
+    backlog: Vec<NewAuditEvent>,
 }
 
 impl Writer {
     /// Inserts what waits, [`BATCH`] events per insert, one insert at a time: a later batch
-    /// running beside an earlier one could commit first and take lower ids.
-    async fn write(&self) {
-        let mut events = self.shared.take().into_iter();
+    /// running beside an earlier one could commit first and take lower ids. While the database
+    /// is unreachable the events stay in the backlog, in order, for the next tick.
+    async fn write(&mut self) {
+        let mut events = std::mem::take(&mut self.backlog);
+        events.extend(self.shared.take());
+        let mut events = events.into_iter();
         while events.len() > 0 {
             let size = batch_size(events.len());
             let batch: Vec<NewAuditEvent> = events.by_ref().take(size).collect();
-            insert(&self.store, batch).await;
+            if let Err(unwritten) = insert(&self.store, batch).await {
+                let mut kept: Vec<NewAuditEvent> = unwritten.into_iter().chain(events).collect();
+                if kept.len() > CAPACITY {
+                    let lost = kept.len() - CAPACITY;
+                    kept.drain(..lost);
+                    self.shared.dropped.fetch_add(lost as u64, Ordering::Relaxed);
+                    tracing::error!(events = lost, "the database stayed unreachable: the oldest audit events are lost");
+                }
+                tracing::warn!(events = kept.len(), "the database is unreachable: audit events kept to write later");
+                self.backlog = kept;
+                return;
+            }
         }
     }
 }
@@ -330,12 +348,16 @@ fn batch_size(waiting: usize) -> usize {
 }
 
 /// Writes `batch`; when one of its rows is refused (a realm deleted meanwhile), writes the
-/// others one by one. When the database is unreachable the batch is lost, with an error.
-async fn insert(store: &Store, batch: Vec<NewAuditEvent>) {
+/// others one by one. `Err` gives the batch back when the database is unreachable; any other
+/// failure loses the batch, with an error.
+async fn insert(store: &Store, batch: Vec<NewAuditEvent>) -> Result<(), Vec<NewAuditEvent>> {
     if let Err(e) = store.insert_audit_events(&batch).await {
+        if e.is_unavailable() {
+            return Err(batch);
+        }
         if !e.is_constraint_violation() {
             tracing::error!(error = %e, events = batch.len(), "the database refused a batch of audit events: they are lost");
-            return;
+            return Ok(());
         }
         tracing::warn!(error = %e, events = batch.len(), "writing audit events in one batch failed: writing them one by one");
         for event in batch.chunks(1) {
@@ -344,6 +366,7 @@ async fn insert(store: &Store, batch: Vec<NewAuditEvent>) {
             }
         }
     }
+    Ok(())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -144,7 +144,27 @@ impl fmt::Display for OAuthError {
 
 impl From<StoreError> for OAuthError {
     fn from(e: StoreError) -> Self {
+        if e.is_unavailable() {
+            tracing::warn!(error = %e, "the database is unavailable");
+            let mut e = Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "the database is unavailable; retry shortly",
+            );
+            e.retry_after = Some(1);
+            return e;
+        }
         OAuthError::internal(&e)
+    }
+}
+
+/// A token check that failed on our side: the database (503 while it is unreachable) or a key.
+impl From<crate::tokens::CheckError> for OAuthError {
+    fn from(e: crate::tokens::CheckError) -> Self {
+        match e {
+            crate::tokens::CheckError::Store(e) => e.into(),
+            e => OAuthError::internal(&e),
+        }
     }
 }
 
@@ -301,7 +321,28 @@ impl From<StoreError> for AdminError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict { field } => AdminError::conflict(field, format!("{field} is already taken")),
+            other if other.is_unavailable() => {
+                tracing::warn!(error = %other, "the database is unavailable");
+                let mut e = Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the database is unavailable; nothing was changed; retry shortly",
+                    None,
+                );
+                e.retry_after = Some(1);
+                e
+            }
             other => AdminError::internal(&other),
+        }
+    }
+}
+
+/// A token check that failed on our side: the database (503 while it is unreachable) or a key.
+impl From<crate::tokens::CheckError> for AdminError {
+    fn from(e: crate::tokens::CheckError) -> Self {
+        match e {
+            crate::tokens::CheckError::Store(e) => e.into(),
+            e => AdminError::internal(&e),
         }
     }
 }

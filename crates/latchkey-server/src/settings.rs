@@ -73,6 +73,12 @@ pub struct SettingsArgs {
     #[arg(long, env = "LATCHKEY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
 
+    /// Seconds a request waits for a database connection (and a new connection to open) before
+    /// it fails with 503: while the database is down or restarting, requests fail this fast.
+    #[arg(long, env = "LATCHKEY_DATABASE_TIMEOUT", default_value_t = 5,
+          value_parser = clap::value_parser!(u16).range(1..), global = true)]
+    pub database_timeout: u16,
+
     /// Seconds a graceful shutdown (SIGTERM or SIGINT) waits for requests in flight.
     #[arg(long, env = "LATCHKEY_SHUTDOWN_TIMEOUT", default_value_t = 10, global = true)]
     pub shutdown_timeout: u16,
@@ -103,6 +109,8 @@ pub struct Settings {
     pub public_url: Option<String>,
     pub data_dir: PathBuf,
     pub database_url: SecretString,
+    /// How long a request waits for a database connection before failing with 503.
+    pub database_timeout: std::time::Duration,
     pub master_key: MasterKey,
     pub bootstrap_client: Option<Credentials>,
     pub bootstrap_admin: Option<Credentials>,
@@ -195,6 +203,7 @@ impl SettingsArgs {
             public_url,
             data_dir: self.data_dir,
             database_url: SecretString::from(database_url),
+            database_timeout: std::time::Duration::from_secs(self.database_timeout.into()),
             master_key,
             bootstrap_client: pair("client", self.bootstrap_client_id, self.bootstrap_client_secret)?,
             bootstrap_admin: pair("admin", self.bootstrap_admin_username, self.bootstrap_admin_password)?,

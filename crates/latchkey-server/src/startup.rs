@@ -35,7 +35,9 @@ impl Application {
     /// Connects to the database, applies migrations, runs bootstrap and binds the listener.
     /// Binding its own listener lets a test run many servers on port 0 in one process.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let store = Store::connect(settings.database_url()).await.context("connecting to the database")?;
+        let store = Store::connect_with(settings.database_url(), settings.database_timeout)
+            .await
+            .context("connecting to the database")?;
         store.migrate().await.context("applying migrations")?;
         let listener = TcpListener::bind(settings.bind).with_context(|| format!("binding {}", settings.bind))?;
         let address = listener.local_addr()?;

@@ -37,7 +37,29 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// How long a statement waits for a connection by default.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
 impl StoreError {
+    /// The database could not be reached (down, restarting, or no connection free within the
+    /// timeout) rather than refusing the statement: the caller may retry later.
+    pub fn is_unavailable(&self) -> bool {
+        use sea_orm::RuntimeErr;
+        use sea_orm::sqlx::Error as Sqlx;
+        let StoreError::Database(e) = self else { return false };
+        match e {
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+            DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => match e.as_ref() {
+                Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed => true,
+                // PostgreSQL's classes 08 (connection exception) and 57 (operator intervention:
+                // a shutdown or restart terminating the session).
+                Sqlx::Database(d) => d.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57")),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
     /// The database refused a row (a unique or foreign key constraint), rather than failing.
     pub fn is_constraint_violation(&self) -> bool {
         matches!(self, StoreError::Conflict { .. })
@@ -108,11 +130,17 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Connects to `url` (`sqlite://…` or `postgres://…`). Never logs the URL: it may hold a
-    /// password.
+    /// Connects to `url` (`sqlite://…` or `postgres://…`) with the default timeout. Never logs
+    /// the URL: it may hold a password.
     pub async fn connect(url: &str) -> Result<Store> {
+        Self::connect_with(url, DEFAULT_TIMEOUT).await
+    }
+
+    /// Connects to `url`; a statement waits at most `timeout` for a connection (and a new
+    /// connection at most `timeout` to open), then fails as [`StoreError::is_unavailable`].
+    pub async fn connect_with(url: &str, timeout: Duration) -> Result<Store> {
         let mut opts = ConnectOptions::new(url.to_owned());
-        opts.sqlx_logging(false).connect_timeout(Duration::from_secs(10)).acquire_timeout(Duration::from_secs(10));
+        opts.sqlx_logging(false).connect_timeout(timeout).acquire_timeout(timeout);
         if url.starts_with("sqlite:") {
             // WAL lets readers run beside the one writer; the busy timeout queues writers
             // instead of failing them with "database is locked".

@@ -111,6 +111,7 @@ pub fn test_settings(database_url: &str, dir: &std::path::Path) -> Settings {
         public_url: None,
         data_dir: dir.to_owned(),
         database_url: SecretString::from(database_url.to_owned()),
+        database_timeout: latchkey_storage::DEFAULT_TIMEOUT,
         master_key: MasterKey::generate(),
         bootstrap_client: Some(Credentials { id: OPERATOR_ID.into(), secret: SecretString::from(OPERATOR_SECRET) }),
         bootstrap_admin: Some(Credentials { id: ADMIN_USERNAME.into(), secret: SecretString::from(ADMIN_PASSWORD) }),

@@ -262,7 +262,104 @@ async fn deleting_a_realm_leaves_others(backend: Backend) {
         .await;
 }
 
+/// Every admin route of the OpenAPI document, every method, called on realm B's resources with
+/// credentials that are not an admin's: realm A's token (with a scope named `admin`), B's own
+/// client's token, a `root` token without `admin`, A's client by Basic, and nothing. Every cell
+/// is 401 or 403 in the admin envelope, names nothing of B, and B is unchanged afterwards.
+async fn every_admin_route_denies_everyone_but_admins(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.create_realm("alpha").await;
+    app.admin_call(Method::POST, "/realms", Some(json!({"name": "bravo", "display_name": "Bravo Secret Corp"})), 201)
+        .await;
+    let a_secret = app.create_client("alpha", "a-app", &["admin", "read"]).await;
+    let b_secret = app.create_client("bravo", "b-app", &["admin", "read"]).await;
+    let body = json!({"username": "b-user", "email": "b-user@bravo.example"});
+    app.admin_call(Method::POST, "/realms/bravo/users", Some(body), 201).await;
+    let ro_secret = app.create_client("root", "ops-read-only", &["read"]).await;
+    let a_token = app.token("alpha", "a-app", &a_secret, Some("admin")).await;
+    let b_token = app.token("bravo", "b-app", &b_secret, Some("admin")).await;
+    let ro_token = app.token("root", "ops-read-only", &ro_secret, Some("read")).await;
+
+    let snapshot = || async {
+        let mut all = Vec::new();
+        for path in [
+            "/realms/bravo",
+            "/realms/bravo/oauth2-provider",
+            "/realms/bravo/keys",
+            "/realms/bravo/applications",
+            "/realms/bravo/applications/b-app",
+            "/realms/bravo/users",
+            "/realms/bravo/users/b-user",
+        ] {
+            all.push(app.admin_call(Method::GET, path, None, 200).await);
+        }
+        all
+    };
+    let before = snapshot().await;
+    let kid = before[2]["items"][0]["kid"].as_str().unwrap().to_owned();
+    let leaks = ["b-app", "b-user", "bravo.example", "Bravo Secret Corp", kid.as_str()];
+
+    let doc: Value = app.http.get(app.url("/admin/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let mut cells = 0;
+    for (template, item) in doc["paths"].as_object().unwrap() {
+        // The document itself is public; the session routes are the console's sign-in.
+        if !template.starts_with("/admin/v1/realms") {
+            continue;
+        }
+        let path = template.replace("{realm}", "bravo").replace("{client_id}", "b-app").replace("{username}", "b-user");
+        for method in ["get", "post", "patch", "delete"].into_iter().filter(|m| item.get(*m).is_some()) {
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            // Bodies that would change B if they got through.
+            let body = match (method.as_str(), template.as_str()) {
+                ("POST", "/admin/v1/realms") => Some(json!({"name": "bravo-two"})),
+                ("POST", t) if t.ends_with("/applications") => Some(json!({
+                    "client_id": "evil", "application_type": "web", "grant_types": ["client_credentials"]})),
+                ("POST", t) if t.ends_with("/users") => Some(json!({"username": "evil"})),
+                ("PATCH", _) => Some(json!({"enabled": false})),
+                _ => None,
+            };
+            for (who, auth) in [
+                ("realm A's token with a scope named admin", Some(format!("Bearer {a_token}"))),
+                ("realm B's own client's token", Some(format!("Bearer {b_token}"))),
+                ("a root token without the admin scope", Some(format!("Bearer {ro_token}"))),
+                ("realm A's client by Basic", Some(format!("Basic {}", basic("a-app", &a_secret)))),
+                ("no credentials", None),
+            ] {
+                let mut req = app.http.request(method.clone(), app.url(&path));
+                if let Some(a) = &auth {
+                    req = req.header(reqwest::header::AUTHORIZATION, a);
+                }
+                if let Some(b) = &body {
+                    req = req.json(b);
+                }
+                let resp = req.send().await.unwrap();
+                let status = resp.status().as_u16();
+                let text = resp.text().await.unwrap();
+                let case = format!("{method} {path} with {who}");
+                assert!(status == 401 || status == 403, "{case}: {status} {text}");
+                let envelope: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{case}: {e}: {text}"));
+                let code = if status == 401 { "unauthorized" } else { "forbidden" };
+                assert_eq!(envelope["error"]["code"], code, "{case}: {text}");
+                for leak in leaks {
+                    assert!(!text.contains(leak), "{case}: the answer names {leak:?}: {text}");
+                }
+                cells += 1;
+            }
+        }
+    }
+    assert_eq!(cells, 5 * 21, "every route and method of the document was called");
+    assert_eq!(snapshot().await, before, "nothing of B changed");
+    let realms = app.admin_call(Method::GET, "/realms?search=bravo", None, 200).await;
+    assert_eq!(realms["total"], 1, "no realm was created: {realms}");
+}
+
+fn basic(id: &str, secret: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
+}
+
 both_backends!(
+    every_admin_route_denies_everyone_but_admins,
     client_of_a_fails_at_b,
     a_token_is_inactive_at_b,
     admin_data_stays_in_its_realm,

@@ -266,6 +266,40 @@ async fn repeat_requests_skip_argon2(backend: Backend) {
     assert_eq!(secret_checks(&app, "cached").await, cached + 4);
 }
 
+/// An unknown client id, a public client presenting a secret and a disabled client each cost an
+/// argon2id verification, like a wrong secret: which ids exist cannot be told by the work done.
+/// (Counted, not timed.)
+async fn unknown_clients_are_hashed_like_known_ones(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.create_realm("shop").await;
+    app.admin_call(
+        Method::PATCH,
+        "/realms/shop/oauth2-provider",
+        Some(json!({"rate_limits": {"failed_auth": 100}})),
+        200,
+    )
+    .await;
+    let secret = app.create_client("shop", "svc", &["read"]).await;
+    let spa = json!({"client_id": "spa", "application_type": "spa", "token_endpoint_auth_method": "none",
+                     "grant_types": ["authorization_code"], "redirect_uris": ["https://spa.example/cb"]});
+    app.admin_call(Method::POST, "/realms/shop/applications", Some(spa), 201).await;
+    let off = app.create_client("shop", "off", &["read"]).await;
+    app.admin_call(Method::PATCH, "/realms/shop/applications/off", Some(json!({"enabled": false})), 200).await;
+
+    for (case, id, secret) in [
+        ("a wrong secret", "svc", "wrong-secret-value"),
+        ("an unknown client", "nobody", "some-secret-value"),
+        ("an unknown client with a NUL", "no\0body", "some-secret-value"),
+        ("a public client with a secret", "spa", "some-secret-value"),
+        ("a disabled client with its secret", "off", off.as_str()),
+    ] {
+        let before = secret_checks(&app, "argon2id").await;
+        assert_eq!(app.token_request("shop", id, secret, Some("read")).await.status(), 401, "{case}");
+        assert_eq!(secret_checks(&app, "argon2id").await, before + 1, "{case}: one argon2id verification");
+    }
+    assert_eq!(app.token_request("shop", "svc", &secret, Some("read")).await.status(), 200);
+}
+
 /// In steady state the token, introspection and JWKS endpoints read no row: realm, provider
 /// settings, client, keys and revocations come from memory. A change refills what it touched.
 async fn steady_state_reads_no_rows(backend: Backend) {
@@ -316,6 +350,7 @@ async fn steady_state_reads_no_rows(backend: Backend) {
 both_backends!(
     steady_state_reads_no_rows,
     repeat_requests_skip_argon2,
+    unknown_clients_are_hashed_like_known_ones,
     limits_are_provider_settings,
     failed_authentications_are_limited,
     request_budgets_are_per_client_and_per_address,

@@ -14,6 +14,7 @@ mod audit;
 mod console;
 mod demo;
 mod errors;
+mod faults;
 mod isolation;
 mod keys;
 mod limits;

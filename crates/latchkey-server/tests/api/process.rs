@@ -422,6 +422,7 @@ fn help_documents_every_setting() {
         "LATCHKEY_DATA_DIR",
         "./data",
         "LATCHKEY_DATABASE_URL",
+        "LATCHKEY_DATABASE_TIMEOUT",
         "LATCHKEY_MASTER_KEY",
         "LATCHKEY_BOOTSTRAP_CLIENT_ID",
         "LATCHKEY_BOOTSTRAP_CLIENT_SECRET",

@@ -83,7 +83,7 @@ async fn require_admin(
             req.extensions_mut().insert(actor);
             next.call(req).await
         }
-        Err(e) if e.is_internal() => Err(AdminError::internal(&e).into()),
+        Err(e) if e.is_internal() => Err(AdminError::from(e).into()),
         Err(_) => Err(AdminError::unauthorized().into()),
     }
 }

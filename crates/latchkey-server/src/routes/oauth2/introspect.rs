@@ -5,7 +5,7 @@ use super::{authenticate_client, load_realm};
 use crate::error::OAuthError;
 use crate::extract::{OAuthForm, RealmParam, bearer_token};
 use crate::state::AppState;
-use crate::tokens::{self, CheckError};
+use crate::tokens;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use latchkey_api_types::oauth2::{IntrospectionResponse, TokenInfoResponse};
@@ -23,7 +23,7 @@ async fn active_in_realm(
 ) -> Result<Option<AccessTokenClaims>, OAuthError> {
     match tokens::check_in_realm(state, token, realm).await {
         Ok(claims) => Ok(claims),
-        Err(e) if e.is_internal() => Err(OAuthError::internal(&e)),
+        Err(e) if e.is_internal() => Err(e.into()),
         Err(_) => Ok(None),
     }
 }
@@ -117,10 +117,4 @@ pub async fn tokeninfo(
         token_type: "Bearer".into(),
         grant_type: "client_credentials".into(),
     }))
-}
-
-impl From<CheckError> for OAuthError {
-    fn from(e: CheckError) -> Self {
-        OAuthError::internal(&e)
-    }
 }

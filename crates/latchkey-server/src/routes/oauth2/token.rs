@@ -64,9 +64,7 @@ async fn issue(
         GrantError::InvalidScope(_) => OAuthError::invalid_scope(e.to_string()),
     })?;
     let scope = granted.scope.to_string();
-    let jwt = tokens::issue(state, &realm, &app, scope.clone(), granted.lifetime)
-        .await
-        .map_err(|e| OAuthError::internal(&e))?;
+    let jwt = tokens::issue(state, &realm, &app, scope.clone(), granted.lifetime).await?;
     // Counted, not written: the audit writer records this window's tokens of this kind as one
     // event, in batches off the request path.
     let issued =
