@@ -327,7 +327,7 @@ impl Writer {
                     self.shared.dropped.fetch_add(lost as u64, Ordering::Relaxed);
                     tracing::error!(events = lost, "the database stayed unreachable: the oldest audit events are lost");
                 }
-                tracing::warn!(events = kept.len(), "the database is unreachable: audit events kept to write later");
+                tracing::warn!(events = kept.len(), "the database cannot be written: audit events kept to write later");
                 self.backlog = kept;
                 return;
             }
@@ -352,7 +352,7 @@ fn batch_size(waiting: usize) -> usize {
 /// failure loses the batch, with an error.
 async fn insert(store: &Store, batch: Vec<NewAuditEvent>) -> Result<(), Vec<NewAuditEvent>> {
     if let Err(e) = store.insert_audit_events(&batch).await {
-        if e.is_unavailable() {
+        if e.is_unavailable() || e.is_unwritable() {
             return Err(batch);
         }
         if !e.is_constraint_violation() {

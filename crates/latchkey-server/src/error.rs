@@ -144,13 +144,15 @@ impl fmt::Display for OAuthError {
 
 impl From<StoreError> for OAuthError {
     fn from(e: StoreError) -> Self {
-        if e.is_unavailable() {
-            tracing::warn!(error = %e, "the database is unavailable");
-            let mut e = Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "the database is unavailable; retry shortly",
-            );
+        if e.is_unavailable() || e.is_unwritable() {
+            let description = if e.is_unavailable() {
+                tracing::warn!(error = %e, "the database is unavailable");
+                "the database is unavailable; retry shortly"
+            } else {
+                tracing::error!(error = %e, "the database cannot store changes (disk full or read-only)");
+                "the database cannot store changes; retry later"
+            };
+            let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", description);
             e.retry_after = Some(1);
             return e;
         }
@@ -321,14 +323,15 @@ impl From<StoreError> for AdminError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict { field } => AdminError::conflict(field, format!("{field} is already taken")),
-            other if other.is_unavailable() => {
-                tracing::warn!(error = %other, "the database is unavailable");
-                let mut e = Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "the database is unavailable; nothing was changed; retry shortly",
-                    None,
-                );
+            other if other.is_unavailable() || other.is_unwritable() => {
+                let message = if other.is_unavailable() {
+                    tracing::warn!(error = %other, "the database is unavailable");
+                    "the database is unavailable; nothing was changed; retry shortly"
+                } else {
+                    tracing::error!(error = %other, "the database cannot store changes (disk full or read-only)");
+                    "the database cannot store changes (disk full or read-only); nothing was changed"
+                };
+                let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message, None);
                 e.retry_after = Some(1);
                 e
             }

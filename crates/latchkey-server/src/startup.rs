@@ -61,6 +61,7 @@ impl Application {
 
         // Installed now, so a signal that comes before the server runs still stops it gracefully.
         let signal = shutdown_signal()?;
+        watch_file_size_limit()?;
         let listening = listener.try_clone()?;
         let connections = Arc::new(AtomicUsize::new(0));
         let server = HttpServer::new({
@@ -152,6 +153,24 @@ fn shutdown_signal() -> std::io::Result<impl Future<Output = &'static str> + Sen
         "Ctrl-C"
     };
     Ok(signal)
+}
+
+/// Handles SIGXFSZ, whose default is to kill the process: with a file-size limit (`ulimit -f`)
+/// reached, a database write then fails like a full disk (a 503, nothing half-written) and the
+/// server goes on answering reads. Each time, an error in the log says why.
+fn watch_file_size_limit() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        const SIGXFSZ: i32 = 25;
+        let mut limit = signal(SignalKind::from_raw(SIGXFSZ))?;
+        tokio::spawn(async move {
+            while limit.recv().await.is_some() {
+                tracing::error!("a file reached the process's file-size limit (SIGXFSZ): the write failed");
+            }
+        });
+    }
+    Ok(())
 }
 
 /// How long no request may be in flight before a draining server closes its idle connections.

@@ -60,6 +60,26 @@ impl StoreError {
         }
     }
 
+    /// The database cannot store anything now: its disk is full, or it is read-only (a
+    /// read-only file or file system, a standby). Reads still work; nothing was written.
+    pub fn is_unwritable(&self) -> bool {
+        use sea_orm::RuntimeErr;
+        use sea_orm::sqlx::Error as Sqlx;
+        let StoreError::Database(DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = self
+        else {
+            return false;
+        };
+        let Sqlx::Database(d) = e.as_ref() else { return false };
+        let Some(code) = d.code() else { return false };
+        if d.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>().is_some() {
+            // SQLite's primary codes (the low byte of an extended code): FULL, READONLY, IOERR.
+            code.parse::<u32>().is_ok_and(|n| matches!(n & 0xff, 13 | 8 | 10))
+        } else {
+            // PostgreSQL's SQLSTATE: disk_full, read_only_sql_transaction.
+            code == "53100" || code == "25006"
+        }
+    }
+
     /// The database refused a row (a unique or foreign key constraint), rather than failing.
     pub fn is_constraint_violation(&self) -> bool {
         matches!(self, StoreError::Conflict { .. })

@@ -7,7 +7,7 @@ use latchkey_core::time::{UnixTime, now};
 use latchkey_identities::{User, UserId};
 use latchkey_realms::RealmId;
 use sea_orm::ActiveValue::Set;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 
 /// A stored session and the identity it belongs to.
 #[derive(Debug, Clone)]
@@ -23,7 +23,9 @@ impl Store {
     /// Stores a new session and prunes the ones past their absolute expiry.
     pub async fn create_admin_session(&self, user: UserId, token_digest: &str, expires_at: UnixTime) -> Result<()> {
         let t = now();
-        admin_session::Entity::delete_many().filter(admin_session::Column::ExpiresAt.lt(t)).exec(&self.db).await?;
+        // One transaction, so that a failed commit is reported (see `create_user`).
+        let txn = self.db.begin().await?;
+        admin_session::Entity::delete_many().filter(admin_session::Column::ExpiresAt.lt(t)).exec(&txn).await?;
         admin_session::Entity::insert(admin_session::ActiveModel {
             token_digest: Set(token_digest.to_owned()),
             user_id: Set(user.0),
@@ -31,8 +33,9 @@ impl Store {
             last_seen_at: Set(t),
             expires_at: Set(expires_at),
         })
-        .exec(&self.db)
+        .exec(&txn)
         .await?;
+        txn.commit().await?;
         Ok(())
     }
 

@@ -7,7 +7,7 @@ use latchkey_core::time::now;
 use latchkey_identities::{NewUser, User, UserId, Username};
 use latchkey_realms::RealmId;
 use sea_orm::ActiveValue::Set;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait};
 
 pub(crate) fn to_user(m: user::Model) -> Result<User> {
     Ok(User {
@@ -27,6 +27,10 @@ pub(crate) fn to_user(m: user::Model) -> Result<User> {
 impl Store {
     pub async fn create_user(&self, realm: RealmId, new: NewUser) -> Result<User> {
         let t = now();
+        // In a transaction, like every write that reads back what it wrote: alone, SQLite's
+        // INSERT … RETURNING hands back the row before it commits, and a failed commit (a full
+        // disk) would go unreported.
+        let txn = self.db.begin().await?;
         let row = user::ActiveModel {
             realm_id: Set(realm.0),
             username: Set(new.username.as_str().to_owned()),
@@ -40,9 +44,10 @@ impl Store {
             updated_at: Set(t),
             ..Default::default()
         }
-        .insert(&self.db)
+        .insert(&txn)
         .await
         .map_err(StoreError::conflict_on("username"))?;
+        txn.commit().await?;
         to_user(row)
     }
 
@@ -116,8 +121,11 @@ impl Store {
             created_at: Set(u.created_at),
             updated_at: Set(now()),
         };
-        // `u` was read through a realm-scoped lookup, so its id belongs to `realm`.
-        let updated = row.update(&self.db).await?;
+        // `u` was read through a realm-scoped lookup, so its id belongs to `realm`. In a
+        // transaction so that a failed commit is reported (see `create_user`).
+        let txn = self.db.begin().await?;
+        let updated = row.update(&txn).await?;
+        txn.commit().await?;
         to_user(updated)
     }
 
