@@ -3,12 +3,14 @@
 //! - `cargo xtask run [ARGS…]`: build the console and start `latchkey serve` on the embedded
 //!   database.
 //! - `cargo xtask console`: build the console (wasm) into `frontend/dist`.
-//! - `cargo xtask test`: every test: unit, integration on SQLite and PostgreSQL, browser.
+//! - `cargo xtask test`: every test: unit, integration on SQLite and PostgreSQL, browser, and
+//!   every fuzz target for 60 s.
 //! - `cargo xtask e2e [ARGS…]`: the browser tests only, against a fresh server.
 //! - `cargo xtask tidy`: architecture boundaries, clippy, formatting and the docker files.
 //! - `cargo xtask compose-check`: the docker files only (docker-compose.yml, Dockerfile).
 //! - `cargo xtask dist`: the release server binary and the console into `dist/` (the Dockerfile
 //!   runs it).
+//! - `cargo xtask fuzz [--seconds N] [--merge] [TARGET…]`: the fuzz targets in `fuzz/`, 60 s each.
 //! - `cargo xtask ci`: what `.ci/run` runs (tidy, dist, then test).
 //! - `cargo xtask bench [--quick] [--only NAME] [--backend sqlite|postgres|both] [--memory-minutes N]`:
 //!   the load benchmark (wrk) of Latchkey beside a peer (oidc-provider) and a floor (bare actix).
@@ -20,6 +22,7 @@ mod compose;
 mod console;
 mod dist;
 mod e2e;
+mod fuzz;
 
 use anyhow::{Context, bail};
 use std::env;
@@ -42,6 +45,7 @@ fn main() -> anyhow::Result<()> {
         "compose-check" => compose::check(),
         "dist" => dist::build(),
         "bench" => bench::run(&rest),
+        "fuzz" => fuzz::run(&rest),
         "ci" => {
             tidy()?;
             // The docker image's build command, so that CI proves it works.
@@ -55,7 +59,7 @@ fn main() -> anyhow::Result<()> {
             );
             eprintln!("  console  build the console into frontend/dist");
             eprintln!(
-                "  test     every test: Rust on SQLite and PostgreSQL (which must be reachable), then the browser tests"
+                "  test     every test: Rust on SQLite and PostgreSQL (which must be reachable), then the browser tests and 60 s of each fuzz target"
             );
             eprintln!("  e2e      the browser tests only, against a fresh server");
             eprintln!("  tidy     architecture boundaries, clippy, formatting and compose-check");
@@ -64,6 +68,7 @@ fn main() -> anyhow::Result<()> {
             );
             eprintln!("  dist     the release server binary and the console into dist/: what the Dockerfile runs");
             eprintln!("  ci       tidy, dist, then test: what .ci/run runs");
+            eprintln!("  fuzz     every fuzz target 60 s (libFuzzer) [--seconds N] [--merge] [TARGET…]");
             eprintln!(
                 "  bench    load benchmark against a peer and a floor [--quick] [--only NAME] [--backend sqlite|postgres|both] [--memory-minutes N] [--no-peer]"
             );
@@ -197,9 +202,11 @@ fn test(args: &[String]) -> anyhow::Result<()> {
     let mut c = cargo();
     c.args(["nextest", "run", "--no-fail-fast", "--cargo-profile", "release"]).args(HOST).args(args);
     let rust = status(c);
-    // The browser tests run even when a Rust test failed, so one run reports both.
+    // The browser tests and the fuzz targets run even when a Rust test failed, so one run
+    // reports everything.
     let browser = e2e::run(&[]);
-    rust.and(browser)
+    let fuzzing = fuzz::run(&[]);
+    rust.and(browser).and(fuzzing)
 }
 
 /// Crates that must not know HTTP or SQL.
@@ -237,6 +244,10 @@ fn tidy() -> anyhow::Result<()> {
     let mut c = cargo();
     c.args(["fmt", "--all", "--check"]);
     status(c).context("formatting: run `cargo fmt --all`")?;
+    // The fuzz targets are a workspace of their own.
+    let mut c = cargo();
+    c.args(["fmt", "--check", "--manifest-path", "fuzz/Cargo.toml"]);
+    status(c).context("formatting: run `cargo fmt --manifest-path fuzz/Cargo.toml`")?;
     compose::check()?;
     eprintln!("xtask: tidy passed");
     Ok(())
