@@ -149,6 +149,10 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// How long a SQLite connection opened read-only (the file was, then) serves reads before it
+/// is replaced by one that may write again.
+const READ_ONLY_RETRY: Duration = Duration::from_secs(1);
+
 impl Store {
     /// Connects to `url` (`sqlite://…` or `postgres://…`) with the default timeout. Never logs
     /// the URL: it may hold a password.
@@ -164,6 +168,40 @@ impl Store {
         if url.starts_with("sqlite:") {
             // WAL lets readers run beside the one writer; the busy timeout queues writers
             // instead of failing them with "database is locked".
+            // After a failed write (disk full, file read-only) SQLite can leave a connection
+            // inside a transaction that will never commit; one opened while the file was
+            // read-only stays read-only for good. Neither may be handed out for writes: a
+            // connection is checked with BEGIN/ROLLBACK before each use and dropped if that
+            // fails, and one that could not take the write lock when it opened is marked
+            // `query_only`: it serves reads, and is replaced once it is older than
+            // READ_ONLY_RETRY, so that writes work again soon after the file does.
+            opts.map_sqlx_sqlite_pool_opts(|pool| {
+                pool.after_connect(|conn, _| {
+                    Box::pin(async move {
+                        use sea_orm::sqlx::Executor;
+                        if conn.execute("BEGIN IMMEDIATE").await.is_ok() {
+                            conn.execute("ROLLBACK").await?;
+                        } else {
+                            conn.execute("PRAGMA query_only = ON").await?;
+                        }
+                        Ok(())
+                    })
+                })
+            });
+            opts.map_sqlx_sqlite_before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    use sea_orm::sqlx::Executor;
+                    if meta.age > READ_ONLY_RETRY {
+                        let marked: (bool,) =
+                            sea_orm::sqlx::query_as("PRAGMA query_only").fetch_one(&mut *conn).await?;
+                        if marked.0 {
+                            return Ok(false);
+                        }
+                    }
+                    let fresh = conn.execute("BEGIN").await.is_ok();
+                    Ok(fresh && conn.execute("ROLLBACK").await.is_ok())
+                })
+            });
             opts.max_connections(8).map_sqlx_sqlite_opts(|o| {
                 o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                     .busy_timeout(Duration::from_secs(10))

@@ -7,7 +7,7 @@ use reqwest::Method;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const OPERATOR_SECRET: &str = "Operator-Secret-for-faults";
 
@@ -294,7 +294,7 @@ async fn postgres_restart_under_load() {
             let mut i = 0;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 i += 1;
-                let started = std::time::Instant::now();
+                let started = Instant::now();
                 let username = format!("w{w}-u{i}");
                 let (what, resp) = if i % 2 == 0 {
                     let req = http
@@ -399,4 +399,105 @@ async fn postgres_restart_under_load() {
     let missing: Vec<&String> = acknowledged.iter().filter(|u| !audited.contains(*u)).collect();
     assert!(missing.is_empty(), "acknowledged writes without their audit event: {missing:?}");
     server.stop();
+}
+
+/// SQLite's disk full (the server's file-size limit lowered to 4 KiB, so every write past it
+/// fails as on a full disk) and a read-only database file (`chattr +i` on the database and its
+/// WAL), each on a fresh server: admin writes fail with 503 `unavailable` saying why, reads and
+/// tokens go on; once the fault is gone, writes succeed again without a restart; and the database
+/// passes SQLite's integrity check holding every acknowledged write and no refused one. (Before
+/// the pool's `BEGIN` check on acquire, a write after the fault could answer 201 unstored.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_full_or_read_only() {
+    for fault in ["a full disk", "a read-only database file"] {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("latchkey.db");
+        let env = vec![
+            ("LATCHKEY_BIND", format!("127.0.0.1:{}", free_port())),
+            ("LATCHKEY_DATA_DIR", dir.path().display().to_string()),
+            ("LATCHKEY_DATABASE_URL", format!("sqlite://{}?mode=rwc", db.display())),
+            ("LATCHKEY_BOOTSTRAP_CLIENT_ID", "automation".into()),
+            ("LATCHKEY_BOOTSTRAP_CLIENT_SECRET", OPERATOR_SECRET.into()),
+            ("LATCHKEY_BOOTSTRAP_ADMIN_USERNAME", "admin".into()),
+            ("LATCHKEY_BOOTSTRAP_ADMIN_PASSWORD", "Admin-Password-for-faults".into()),
+        ];
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+        let server = Server::start(&env);
+        let pid = server.child.id().to_string();
+        let token = access_token(&http, &server, "root", "automation", OPERATOR_SECRET, "admin").await;
+        let body = json!({"client_id": "svc", "allowed_scopes": ["read"]});
+        let (s, created) = admin(&http, &server, &token, Method::POST, "/realms/root/applications", Some(body)).await;
+        assert_eq!(s, 201);
+        let secret = created["client_secret"].as_str().unwrap().to_owned();
+        access_token(&http, &server, "root", "svc", &secret, "read").await;
+        let body = json!({"username": "before"});
+        let (s, _) = admin(&http, &server, &token, Method::POST, "/realms/root/users", Some(body)).await;
+        assert_eq!(s, 201);
+
+        let files = [db.display().to_string(), format!("{}-wal", db.display())];
+        let set = |on: bool| match (fault, on) {
+            ("a full disk", true) => run("prlimit", &["--pid", &pid, "--fsize=4096:unlimited"]),
+            ("a full disk", false) => run("prlimit", &["--pid", &pid, "--fsize=unlimited:unlimited"]),
+            (_, on) => files.iter().for_each(|f| run("chattr", &[if on { "+i" } else { "-i" }, f])),
+        };
+        set(true);
+        let (mut stored, mut refused) = (vec!["before".to_owned()], vec![]);
+        for i in 0..3 {
+            let name = format!("during-{i}");
+            let body = json!({"username": name});
+            let (s, answer) = admin(&http, &server, &token, Method::POST, "/realms/root/users", Some(body)).await;
+            assert_eq!(s, 503, "{fault}: {answer}");
+            assert_eq!(answer["error"]["code"], "unavailable", "{fault}: {answer}");
+            let message = answer["error"]["message"].as_str().unwrap();
+            assert!(message.contains("disk full or read-only"), "{fault}: {message}");
+            refused.push(name);
+        }
+        // Reads and tokens go on.
+        let (s, users) = admin(&http, &server, &token, Method::GET, "/realms/root/users", None).await;
+        assert_eq!(s, 200, "{fault}: a read");
+        let names: Vec<&str> =
+            users["items"].as_array().unwrap().iter().map(|u| u["username"].as_str().unwrap()).collect();
+        assert_eq!(names, ["admin", "before"], "{fault}");
+        let issued = access_token(&http, &server, "root", "svc", &secret, "read").await;
+        assert_eq!(introspect(&http, &server, "root", "svc", &secret, &issued).await["active"], true, "{fault}");
+        set(false);
+        // It takes writes again by itself, without a restart: soon (a connection opened while the
+        // file was read-only serves reads for a second before it is replaced), then every one.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        for attempt in 0.. {
+            let name = format!("retry-{attempt}");
+            let body = json!({"username": name});
+            let (s, answer) = admin(&http, &server, &token, Method::POST, "/realms/root/users", Some(body)).await;
+            if s == 201 {
+                stored.push(name);
+                break;
+            }
+            assert_eq!(answer["error"]["code"], "unavailable", "{fault}, then room again: {answer}");
+            assert!(Instant::now() < deadline, "{fault}: still no write 10 s after the fault ended: {answer}");
+            refused.push(name);
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        for i in 0..5 {
+            let name = format!("after-{i}");
+            let body = json!({"username": name});
+            let (s, answer) = admin(&http, &server, &token, Method::POST, "/realms/root/users", Some(body)).await;
+            assert_eq!(s, 201, "{fault}, then room again: {answer}");
+            stored.push(name);
+        }
+        let log = server.stop();
+        assert!(log.contains("the database cannot store changes"), "{fault}: the operator is told why");
+
+        // Whole, with every acknowledged write and none of the refused ones.
+        let conn = sea_orm::Database::connect(format!("sqlite://{}", db.display())).await.unwrap();
+        let backend = conn.get_database_backend();
+        let check = conn.query_one_raw(Statement::from_string(backend, "PRAGMA integrity_check")).await.unwrap();
+        assert_eq!(check.unwrap().try_get_by_index::<String>(0).unwrap(), "ok", "{fault}");
+        let rows = conn.query_all_raw(Statement::from_string(backend, "SELECT username FROM users")).await.unwrap();
+        let present: Vec<String> = rows.iter().map(|r| r.try_get_by_index(0).unwrap()).collect();
+        let lost: Vec<&String> = stored.iter().filter(|n| !present.contains(n)).collect();
+        assert!(lost.is_empty(), "{fault}: acknowledged writes not stored: {lost:?}");
+        let kept: Vec<&String> = refused.iter().filter(|n| present.contains(n)).collect();
+        assert!(kept.is_empty(), "{fault}: refused writes stored: {kept:?}");
+        conn.close().await.unwrap();
+    }
 }
