@@ -26,6 +26,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
+pub mod soak;
+
 const USAGE: &str = "usage: cargo xtask bench [--quick] [--only NAME[,NAME…]] [--backend sqlite|postgres|both] \
                      [--memory-minutes N] [--no-peer]";
 

@@ -15,7 +15,7 @@ const OPERATOR_ID: &str = "e2e-operator";
 const OPERATOR_SECRET: &str = "e2e-operator-secret";
 
 /// Stops the server however the run ends.
-struct Server(Child);
+pub(crate) struct Server(pub(crate) Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -83,7 +83,7 @@ pub fn run(playwright_args: &[String]) -> anyhow::Result<()> {
     result.context("browser tests")
 }
 
-fn wait_ready(port: u16) -> anyhow::Result<()> {
+pub(crate) fn wait_ready(port: u16) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
         if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {

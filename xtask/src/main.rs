@@ -23,6 +23,7 @@ mod console;
 mod dist;
 mod e2e;
 mod fuzz;
+mod schemathesis;
 
 use anyhow::{Context, bail};
 use std::env;
@@ -45,7 +46,9 @@ fn main() -> anyhow::Result<()> {
         "compose-check" => compose::check(),
         "dist" => dist::build(),
         "bench" => bench::run(&rest),
+        "soak" => bench::soak::run(&rest),
         "fuzz" => fuzz::run(&rest),
+        "schemathesis" => schemathesis::run(&rest),
         "ci" => {
             tidy()?;
             // The docker image's build command, so that CI proves it works.
@@ -53,13 +56,15 @@ fn main() -> anyhow::Result<()> {
             test(&rest)
         }
         _ => {
-            eprintln!("usage: cargo xtask <run|console|test|e2e|tidy|compose-check|dist|ci|bench>");
+            eprintln!(
+                "usage: cargo xtask <run|console|test|e2e|tidy|compose-check|dist|ci|schemathesis|fuzz|bench|soak>"
+            );
             eprintln!(
                 "  run      build the console and start `latchkey serve` (console and endpoints on SQLite in ./data)"
             );
             eprintln!("  console  build the console into frontend/dist");
             eprintln!(
-                "  test     every test: Rust on SQLite and PostgreSQL (which must be reachable), then the browser tests and 60 s of each fuzz target"
+                "  test     every test: Rust on SQLite and PostgreSQL (which must be reachable), then the browser tests, Schemathesis against the API description and 60 s of each fuzz target"
             );
             eprintln!("  e2e      the browser tests only, against a fresh server");
             eprintln!("  tidy     architecture boundaries, clippy, formatting and compose-check");
@@ -68,9 +73,15 @@ fn main() -> anyhow::Result<()> {
             );
             eprintln!("  dist     the release server binary and the console into dist/: what the Dockerfile runs");
             eprintln!("  ci       tidy, dist, then test: what .ci/run runs");
+            eprintln!(
+                "  schemathesis  Schemathesis against /admin/v1/openapi.json: every phase and check [--max-examples N] [--seed N]"
+            );
             eprintln!("  fuzz     every fuzz target 60 s (libFuzzer) [--seconds N] [--merge] [TARGET…]");
             eprintln!(
                 "  bench    load benchmark against a peer and a floor [--quick] [--only NAME] [--backend sqlite|postgres|both] [--memory-minutes N] [--no-peer]"
+            );
+            eprintln!(
+                "  soak     10 minutes of mixed load (tokens, introspection, admin reads and writes): no error, memory and fds flat [--minutes N] [--backend sqlite|postgres]"
             );
             bail!("unknown task `{task}`")
         }
@@ -202,11 +213,12 @@ fn test(args: &[String]) -> anyhow::Result<()> {
     let mut c = cargo();
     c.args(["nextest", "run", "--no-fail-fast", "--cargo-profile", "release"]).args(HOST).args(args);
     let rust = status(c);
-    // The browser tests and the fuzz targets run even when a Rust test failed, so one run
-    // reports everything.
+    // The browser tests, Schemathesis and the fuzz targets run even when a Rust test failed, so
+    // one run reports everything.
     let browser = e2e::run(&[]);
+    let api = schemathesis::run(&[]);
     let fuzzing = fuzz::run(&[]);
-    rust.and(browser).and(fuzzing)
+    rust.and(browser).and(api).and(fuzzing)
 }
 
 /// Crates that must not know HTTP or SQL.

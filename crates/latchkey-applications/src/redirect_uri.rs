@@ -15,7 +15,7 @@ impl RedirectUri {
             return Err(err("must be at most 2048 characters"));
         }
         // The URL parser would drop or escape them; the URI is stored and compared as given.
-        if s.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        if s.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\u{feff}') {
             return Err(err("must not contain spaces or control characters"));
         }
         let url = Url::parse(s).map_err(|_| err("must be an absolute URI"))?;
@@ -74,6 +74,7 @@ mod tests {
         check("javascript:alert(1)", false);
         check("ftp://example.com/cb", false);
         check("https://user:pw@example.com/cb", false);
+        check("https://app.example.com/\u{feff}cb", false);
         check("", false);
     }
 }

@@ -48,7 +48,7 @@ async fn asset(state: web::Data<AppState>, req: HttpRequest, path: web::Path<Str
             resp.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable"));
             resp
         }
-        None => super::not_found().await,
+        None => super::not_found(req).await,
     }
 }
 

@@ -9,10 +9,11 @@
 pub mod admin;
 pub mod console;
 pub mod health;
+pub mod methods;
 pub mod metrics;
 pub mod oauth2;
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
@@ -23,8 +24,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.default_service(web::to(not_found));
 }
 
-/// Any path no route claims.
-async fn not_found() -> HttpResponse {
+/// Any path no route claims: 405 if the path is documented under other methods, else 404.
+async fn not_found(req: HttpRequest) -> HttpResponse {
+    if let Some(answer) = methods::method_not_allowed(&req) {
+        return answer;
+    }
     HttpResponse::NotFound().json(latchkey_api_types::OAuthError {
         error: "not_found".into(),
         error_description: Some("no such endpoint".into()),

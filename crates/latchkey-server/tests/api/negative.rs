@@ -433,6 +433,85 @@ async fn admin_fields_table(backend: Backend) {
 }
 
 /// Realms, and applications and users of `acme`.
+/// What the API description says about types and methods holds at the server (Schemathesis
+/// found each of these disagreeing): `null` is refused where the description allows none, a
+/// whole number written `300.0` is the integer 300 (JSON Schema's `integer`), a page past the
+/// last one the description allows is refused instead of overflowing into a panic, and a
+/// documented path asked with a method it does not answer is 405 with `Allow`.
+async fn description_types_and_methods(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.create_realm("acme").await;
+    app.admin_call(Method::POST, "/realms/acme/users", Some(json!({"username": "u", "email": "u@example.com"})), 201)
+        .await;
+    let provider_before = app.admin_call(Method::GET, "/realms/acme/oauth2-provider", None, 200).await;
+    for (path, body, field) in [
+        ("/realms/acme", json!({"enabled": null}), "enabled"),
+        ("/realms/acme", json!({"display_name": null}), "display_name"),
+        ("/realms/acme/oauth2-provider", json!({"cors_origins": null}), "cors_origins"),
+        ("/realms/acme/oauth2-provider", json!({"access_token_lifetime": null}), "access_token_lifetime"),
+        ("/realms/acme/oauth2-provider", json!({"rate_limits": {"per_client": null}}), "rate_limits.per_client"),
+        ("/realms/acme/oauth2-provider", json!({"access_token_lifetime": 300.5}), "access_token_lifetime"),
+        ("/realms/acme/oauth2-provider", json!({"access_token_lifetime": "300"}), "access_token_lifetime"),
+        ("/realms/acme/oauth2-provider", json!({"rate_limits": {"per_client": -1}}), "rate_limits.per_client"),
+        (
+            "/realms/acme/oauth2-provider",
+            json!({"rate_limits": {"per_client": 4294967296u64}}),
+            "rate_limits.per_client",
+        ),
+        ("/realms/acme/users/u", json!({"enabled": null}), "enabled"),
+        ("/realms/acme/users/u", json!({"password": null}), "password"),
+    ] {
+        let resp = app.admin(Method::PATCH, path).json(&body).send().await.unwrap();
+        assert_envelope(resp, 400, "invalid_body", Some(field), &format!("PATCH {path} {body}")).await;
+    }
+    let realm = app.admin_call(Method::GET, "/realms/acme", None, 200).await;
+    assert_eq!(realm["enabled"], true, "nothing changed");
+    let provider = app.admin_call(Method::GET, "/realms/acme/oauth2-provider", None, 200).await;
+    assert_eq!(provider, provider_before, "nothing changed");
+    // Nullable fields still clear with null.
+    let user = app.admin_call(Method::PATCH, "/realms/acme/users/u", Some(json!({"email": null})), 200).await;
+    assert!(user.get("email").is_none(), "{user}");
+
+    let body = json!({"access_token_lifetime": 300.0, "rate_limits": {"per_client": 50.0}});
+    let provider = app.admin_call(Method::PATCH, "/realms/acme/oauth2-provider", Some(body), 200).await;
+    assert_eq!((&provider["access_token_lifetime"], &provider["rate_limits"]["per_client"]), (&json!(300), &json!(50)));
+    let body = json!({"client_id": "whole", "grant_types": ["client_credentials"], "access_token_lifetime": 600.0});
+    let created = app.admin_call(Method::POST, "/realms/acme/applications", Some(body), 201).await;
+    assert_eq!(created["access_token_lifetime"], 600);
+
+    for list in ["/realms/acme/users", "/realms/acme/applications", "/realms/acme/audit", "/realms"] {
+        for page in ["0", "1000001", "9223372036854775808", "18446744073709551616"] {
+            let path = format!("{list}?page={page}");
+            let resp = app.admin(Method::GET, &path).send().await.unwrap();
+            assert_envelope(resp, 400, "invalid_query", Some("page"), &format!("GET {path}")).await;
+        }
+        let got = app.admin_call(Method::GET, &format!("{list}?page=1000000"), None, 200).await;
+        assert_eq!(got["items"], json!([]), "the last page allowed is an empty one here");
+    }
+
+    for (method, path, allow) in [
+        ("TRACE", "/admin/v1/realms", "GET, POST"),
+        ("PUT", "/admin/v1/realms/acme", "GET, PATCH, DELETE"),
+        ("DELETE", "/admin/v1/realms/acme/oauth2-provider", "GET, PATCH"),
+        ("GET", "/admin/v1/realms/acme/keys/rotate", "POST"),
+    ] {
+        let resp = app.admin(Method::from_bytes(method.as_bytes()).unwrap(), path.strip_prefix("/admin/v1").unwrap());
+        let resp = resp.send().await.unwrap();
+        assert_eq!(resp.headers()["allow"], allow, "{method} {path}");
+        assert_envelope(resp, 405, "method_not_allowed", None, &format!("{method} {path}")).await;
+    }
+    for (method, path) in [("PUT", "/health/live"), ("POST", "/health/ready"), ("DELETE", "/metrics")] {
+        let resp =
+            app.http.request(Method::from_bytes(method.as_bytes()).unwrap(), app.url(path)).send().await.unwrap();
+        assert_eq!(resp.status(), 405, "{method} {path}");
+        assert_eq!(resp.headers()["allow"], "GET", "{method} {path}");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["error"], "method_not_allowed", "{method} {path}");
+    }
+    let resp = app.admin(Method::GET, "/nowhere").send().await.unwrap();
+    assert_envelope(resp, 404, "not_found", None, "an undocumented path").await;
+}
+
 async fn counts(app: &TestApp) -> (usize, usize, usize) {
     let total = |v: Value| v["total"].as_u64().unwrap() as usize;
     (
@@ -442,4 +521,4 @@ async fn counts(app: &TestApp) -> (usize, usize, usize) {
     )
 }
 
-both_backends!(token_endpoint_table, presented_tokens, admin_fields_table);
+both_backends!(token_endpoint_table, presented_tokens, admin_fields_table, description_types_and_methods);

@@ -40,7 +40,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .configure(applications::configure)
                     .configure(users::configure)
                     .configure(audit::configure)
-                    .default_service(web::to(|| async { Err::<HttpResponse, _>(AdminError::no_route()) })),
+                    .default_service(web::to(|req: actix_web::HttpRequest| async move {
+                        super::methods::admin_method_not_allowed(&req).ok_or_else(AdminError::no_route)
+                    })),
             ),
     );
 }
@@ -93,12 +95,16 @@ async fn load_realm(state: &AppState, name: &str) -> Result<Realm, AdminError> {
     state.store.find_realm(name).await?.ok_or_else(|| AdminError::not_found("realm", name))
 }
 
-/// Page and page size from the query: page from 1, per_page 1 to 200 (default 50).
+/// The last page number a list accepts: far past any real list, and small enough that the
+/// offset it makes (times at most 200) is an ordinary number for the database.
+pub(crate) const MAX_PAGE: u64 = 1_000_000;
+
+/// Page and page size from the query: page 1 to [`MAX_PAGE`], per_page 1 to 200 (default 50).
 fn paging(q: &PageQuery) -> Result<(u64, u64), AdminError> {
     let page = q.page.unwrap_or(1);
     let per_page = q.per_page.unwrap_or(50);
-    if page < 1 {
-        return Err(AdminError::invalid_query("page starts at 1", Some("page".into())));
+    if !(1..=MAX_PAGE).contains(&page) {
+        return Err(AdminError::invalid_query("page must be 1 to 1000000", Some("page".into())));
     }
     if !(1..=200).contains(&per_page) {
         return Err(AdminError::invalid_query("per_page must be 1 to 200", Some("per_page".into())));
