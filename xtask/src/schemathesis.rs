@@ -96,20 +96,5 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
 
 /// Schemathesis in a virtualenv of its own; returns its `bin` directory.
 fn ensure_installed() -> anyhow::Result<PathBuf> {
-    let home = std::env::var_os("HOME").context("HOME is not set")?;
-    let venv = PathBuf::from(home).join(".cache/latchkey-tools/schemathesis");
-    let (bin, stamp) = (venv.join("bin"), venv.join("latchkey-pins"));
-    if fs::read_to_string(&stamp).is_ok_and(|s| s == SCHEMATHESIS) {
-        return Ok(bin);
-    }
-    eprintln!("xtask: installing {SCHEMATHESIS} from PyPI into {} (one time)", venv.display());
-    let _ = fs::remove_dir_all(&venv);
-    let mut c = Command::new("python3");
-    c.args(["-m", "venv"]).arg(&venv);
-    status(c).context("creating a Python virtualenv (on Debian: apt-get install -y python3-venv)")?;
-    let mut c = Command::new(bin.join("pip"));
-    c.args(["install", "--quiet", "--disable-pip-version-check", SCHEMATHESIS]);
-    status(c).context("installing Schemathesis")?;
-    fs::write(&stamp, SCHEMATHESIS)?;
-    Ok(bin)
+    crate::python_tools("schemathesis", &[SCHEMATHESIS])
 }
