@@ -15,13 +15,22 @@ async fn set_provider(app: &TestApp, realm: &str, body: Value) -> Value {
     app.admin_call(Method::PATCH, &format!("/realms/{realm}/oauth2-provider"), Some(body), 200).await
 }
 
-/// Asserts a 429 with `Retry-After` and the OAuth error body.
-async fn assert_limited(resp: Response, case: &str) {
+/// Asserts a 429 with `Retry-After` and the OAuth error body, and that the OpenAPI document
+/// describes that error for the endpoint (`access_token`, `introspect` or `token/revoke`).
+async fn assert_limited(app: &TestApp, endpoint: &str, resp: Response, case: &str) {
     assert_eq!(resp.status(), 429, "{case}");
     let retry: u64 = resp.headers()[RETRY_AFTER].to_str().unwrap().parse().unwrap();
     assert!(retry >= 1, "{case}: Retry-After {retry}");
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"], "temporarily_unavailable", "{case}: {body}");
+
+    let doc: Value = app.http.get(app.url("/admin/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let documented = &doc["paths"][format!("/oauth2/realms/{{realm}}/{endpoint}")]["post"]["responses"]["429"]["content"]
+        ["application/json"]["schema"]["properties"]["error"]["enum"];
+    assert!(
+        documented.as_array().is_some_and(|codes| codes.contains(&body["error"])),
+        "{case}: the document's 429 at {endpoint} allows {documented}, the server said {body}"
+    );
 }
 
 /// The provider shows the defaults, takes partial changes, and names the field at fault.
@@ -80,9 +89,16 @@ async fn failed_authentications_are_limited(backend: Backend) {
         let resp = app.token_request("shop", "svc", "wrong-secret", Some("read")).await;
         assert_eq!(resp.status(), 401, "failure {i} is an ordinary invalid_client");
     }
-    assert_limited(app.token_request("shop", "svc", &secret, Some("read")).await, "right secret after 3 failures")
-        .await;
     assert_limited(
+        &app,
+        "access_token",
+        app.token_request("shop", "svc", &secret, Some("read")).await,
+        "right secret after 3 failures",
+    )
+    .await;
+    assert_limited(
+        &app,
+        "access_token",
         app.token_request("shop", "other", &other, Some("read")).await,
         "another client from the same address",
     )
@@ -95,7 +111,7 @@ async fn failed_authentications_are_limited(backend: Backend) {
         .send()
         .await
         .unwrap();
-    assert_limited(resp, "introspection shares the budgets").await;
+    assert_limited(&app, "introspect", resp, "introspection shares the budgets").await;
 
     // Other realms keep their own budgets.
     app.create_realm("elsewhere").await;
@@ -114,7 +130,8 @@ async fn request_budgets_are_per_client_and_per_address(backend: Backend) {
     for _ in 0..2 {
         assert_eq!(app.token_request("shop", "a", &a, Some("read")).await.status(), 200);
     }
-    assert_limited(app.token_request("shop", "a", &a, Some("read")).await, "a's third request").await;
+    assert_limited(&app, "access_token", app.token_request("shop", "a", &a, Some("read")).await, "a's third request")
+        .await;
     assert_eq!(app.token_request("shop", "b", &b, Some("read")).await.status(), 200, "b has its own budget");
 
     set_provider(&app, "shop", json!({"rate_limits": {"per_client": 0, "per_address": 2}})).await;
@@ -124,7 +141,13 @@ async fn request_budgets_are_per_client_and_per_address(backend: Backend) {
     for _ in 0..2 {
         assert_eq!(app.token_request("mall", "c", &c, Some("read")).await.status(), 200);
     }
-    assert_limited(app.token_request("mall", "c", &c, Some("read")).await, "the address's third request").await;
+    assert_limited(
+        &app,
+        "access_token",
+        app.token_request("mall", "c", &c, Some("read")).await,
+        "the address's third request",
+    )
+    .await;
     let resp = app
         .http
         .post(format!("{}/token/revoke", app.issuer("mall")))
@@ -133,7 +156,7 @@ async fn request_budgets_are_per_client_and_per_address(backend: Backend) {
         .send()
         .await
         .unwrap();
-    assert_limited(resp, "revocation shares the address budget").await;
+    assert_limited(&app, "token/revoke", resp, "revocation shares the address budget").await;
 }
 
 async fn preflight(app: &TestApp, realm: &str, endpoint: &str, origin: &str) -> Response {
