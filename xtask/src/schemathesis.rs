@@ -5,6 +5,8 @@
 //! realm, then read, change and delete it). Every check runs: no 5xx, status codes, content types,
 //! headers and bodies as documented, invalid input refused, valid input accepted, missing
 //! credentials refused. Admin calls carry an operator's admin token (e2e/schemathesis's hooks).
+//! Then `check_answers.py` fails the task unless every documented operation was called and
+//! answered with a success at least once (one only ever refused had its logic go untested).
 //! Any failure fails the task; the reports (JUnit, and a pytest file reproducing each failure)
 //! go to `schemathesis/` under cargo's target directory, the server log beside them.
 
@@ -87,7 +89,14 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     if let Some(seed) = &seed {
         c.args(["--seed", seed]);
     }
-    let result = status(c);
+    let result = status(c).and_then(|()| {
+        let mut check = Command::new(bin.join("python"));
+        check
+            .arg(project_root().join("e2e/schemathesis/check_answers.py"))
+            .arg(project_root().join("crates/latchkey-server/src/openapi.json"))
+            .arg(out.join("responses.json"));
+        status(check).context("every operation reached")
+    });
     drop(server);
     let _ = fs::remove_dir_all(&data);
     eprintln!("xtask: Schemathesis reports and the server log in {}", out.display());
