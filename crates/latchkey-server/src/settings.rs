@@ -123,13 +123,15 @@ pub struct Settings {
     pub audit: AuditSettings,
 }
 
-/// How long the audit log keeps events, how often it prunes older ones, and how long an event
-/// waits to be written with others at most.
+/// How long the audit log keeps events, how often it prunes older ones, how long an event
+/// waits to be written with others at most, and how long issued tokens are counted into one
+/// usage record at most.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AuditSettings {
     pub retention_days: u32,
     pub prune_every: std::time::Duration,
     pub batch_every: std::time::Duration,
+    pub usage_every: std::time::Duration,
 }
 
 impl Default for AuditSettings {
@@ -138,6 +140,7 @@ impl Default for AuditSettings {
             retention_days: 90,
             prune_every: std::time::Duration::from_secs(3600),
             batch_every: std::time::Duration::from_millis(250),
+            usage_every: std::time::Duration::from_secs(60),
         }
     }
 }

@@ -300,8 +300,8 @@ async fn oauth_events_are_audited(backend: Backend) {
 /// Filters (time range, actor, action, client), newest-first paging, and 400 `invalid_query`
 /// naming the bad filter.
 async fn filters_and_pagination(backend: Backend) {
-    // One batch window for the whole test: alpha's three tokens are one event that counts them.
-    let app = TestApp::spawn_with(backend, |s| s.audit.batch_every = Duration::from_secs(3600)).await;
+    // One usage window for the whole test: alpha's three tokens are one event that counts them.
+    let app = TestApp::spawn_with(backend, |s| s.audit.usage_every = Duration::from_secs(3600)).await;
     app.create_realm("tenant").await;
     let a = app.create_client("tenant", "alpha", &["read"]).await;
     let b = app.create_client("tenant", "beta", &["read"]).await;
@@ -463,6 +463,47 @@ async fn token_requests_only_queue_their_event(backend: Backend) {
     assert_eq!(count(&conn, issued).await, 2);
 }
 
+/// Usage records wait for their window to close: the writer's batches go on meanwhile (an
+/// admin change is written) without them, and the audit list's flush closes the window.
+async fn usage_records_wait_for_their_window(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| {
+        s.audit.batch_every = Duration::from_millis(50);
+        s.audit.usage_every = Duration::from_secs(3600);
+    })
+    .await;
+    let conn = db(&app).await;
+    let secret = app.create_client("root", "svc", &["read"]).await;
+    for _ in 0..2 {
+        app.token("root", "svc", &secret, Some("read")).await;
+    }
+    app.create_client("root", "later", &["read"]).await;
+    let created = "SELECT COUNT(*) FROM audit_events WHERE action = 'application.create' AND client_id = 'later'";
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while count(&conn, created).await == 0 {
+        assert!(std::time::Instant::now() < deadline, "the writer's batch did not write the admin change");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let issued = "SELECT COUNT(*) FROM audit_events WHERE action = 'token.issue' AND client_id = 'svc'";
+    assert_eq!(count(&conn, issued).await, 0, "a batch wrote an open window's usage record");
+    let log = audit(&app, "root", "&action=token.issue&client=svc").await;
+    assert_eq!(log["total"], 1, "{log:#}");
+    assert_eq!(items(&log)[0]["after"]["count"], 2);
+}
+
+/// The writer closes the usage window on its own, with nobody reading the log.
+async fn the_writer_closes_usage_windows_itself(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| s.audit.usage_every = Duration::from_millis(200)).await;
+    let conn = db(&app).await;
+    let secret = app.create_client("root", "svc", &["read"]).await;
+    app.token("root", "svc", &secret, Some("read")).await;
+    let issued = "SELECT COUNT(*) FROM audit_events WHERE action = 'token.issue' AND client_id = 'svc'";
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while count(&conn, issued).await == 0 {
+        assert!(std::time::Instant::now() < deadline, "the usage record was never written");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Stopping the server writes the events still queued.
 async fn shutdown_flushes_the_queue(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
@@ -535,5 +576,7 @@ both_backends!(
     logs_are_per_realm,
     old_events_are_pruned,
     token_requests_only_queue_their_event,
+    usage_records_wait_for_their_window,
+    the_writer_closes_usage_windows_itself,
     shutdown_flushes_the_queue,
 );
