@@ -197,10 +197,9 @@ impl Store {
                     })
                 })
             });
-            // The check is one prepared three-statement query, so one round trip to the
-            // connection's thread per acquire (three round trips, two of them re-prepared each
-            // time, cost the admin lists a third of their throughput): `BEGIN` fails inside a
-            // transaction, and the last statement's row says whether the connection is marked.
+            // One prepared query, so one round trip to the connection's thread per acquire
+            // (three round trips, two of them prepared anew each time, cost the admin lists
+            // about a quarter of their throughput; BENCHMARKS.md).
             opts.map_sqlx_sqlite_before_acquire(|conn, meta| {
                 Box::pin(async move {
                     let checked: Result<(bool,), _> =
