@@ -2,7 +2,8 @@
 //! token signatures ([`VerifiedTokens`]), each remembered under a keyed fingerprint (see
 //! [`latchkey_core::secret::FastCheck`]), never in plaintext.
 //!
-//! **Secrets.** A client's repeat requests skip the 25 ms argon2id hash. An entry holds the stored hash it was verified against: when the secret is rotated the hash
+//! **Secrets.** A client's repeat requests skip the 25 ms argon2id hash. An entry holds the
+//! stored hash it was verified against: when the secret is rotated the hash
 //! changes and the entry no longer applies. A candidate that does not match the fingerprint is
 //! not refused here: it goes through argon2id like any other, so a wrong secret takes the same
 //! time whether or not the client has been seen (and spends the failure budget).
@@ -13,7 +14,8 @@ use latchkey_realms::RealmId;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-/// More entries than this and the cache starts over (a bound on memory, not an eviction policy).
+/// More entries than this in the current generation and it becomes the previous one (see
+/// [`VerifiedSecrets`]); the access token cache starts over (a bound on memory).
 const MAX_ENTRIES: usize = 100_000;
 
 #[derive(Debug)]
@@ -22,40 +24,97 @@ struct Entry {
     fingerprint: Fingerprint,
 }
 
-#[derive(Debug, Default)]
+/// Bounded by two generations of at most `capacity` entries each. When the current one is full it
+/// becomes the previous one and the older is dropped; a match found only in the previous
+/// generation moves into the current one. So a client seen since the last turnover keeps its fast
+/// path however many others there are, and only a client idle for a whole generation pays
+/// argon2id again.
+#[derive(Debug)]
 pub struct VerifiedSecrets {
     check: FastCheck,
-    entries: RwLock<Entries>,
+    capacity: usize,
+    entries: RwLock<Generations>,
+}
+
+impl Default for VerifiedSecrets {
+    fn default() -> Self {
+        Self::with_capacity(MAX_ENTRIES)
+    }
+}
+
+#[derive(Debug, Default)]
+struct Generations {
+    current: Generation,
+    previous: Generation,
 }
 
 /// By realm, then client id: looked up without allocating a key.
 #[derive(Debug, Default)]
-struct Entries {
+struct Generation {
     by_realm: HashMap<RealmId, HashMap<Box<str>, Entry>>,
     len: usize,
 }
 
+impl Generation {
+    fn get(&self, realm: RealmId, client_id: &str) -> Option<&Entry> {
+        self.by_realm.get(&realm).and_then(|clients| clients.get(client_id))
+    }
+
+    fn remove(&mut self, realm: RealmId, client_id: &str) -> Option<Entry> {
+        let entry = self.by_realm.get_mut(&realm)?.remove(client_id)?;
+        self.len -= 1;
+        Some(entry)
+    }
+}
+
+impl Generations {
+    fn insert(&mut self, capacity: usize, realm: RealmId, client_id: &str, entry: Entry) {
+        if self.current.len >= capacity {
+            self.previous = std::mem::take(&mut self.current);
+        }
+        if self.current.by_realm.entry(realm).or_default().insert(client_id.into(), entry).is_none() {
+            self.current.len += 1;
+        }
+    }
+}
+
 impl VerifiedSecrets {
+    /// At most `capacity` entries per generation (two generations).
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self { check: FastCheck::default(), capacity: capacity.max(1), entries: RwLock::default() }
+    }
+
     /// Whether `candidate` is the secret last verified for this client against `hash`.
     pub fn matches(&self, realm: RealmId, client_id: &str, hash: &SecretHash, candidate: &str) -> bool {
-        let entries = self.entries.read().expect("verified secrets poisoned");
-        entries
-            .by_realm
-            .get(&realm)
-            .and_then(|clients| clients.get(client_id))
-            .is_some_and(|e| *e.hash == *hash.as_phc() && self.check.matches(&e.fingerprint, candidate))
+        let verifies = |e: &Entry| *e.hash == *hash.as_phc() && self.check.matches(&e.fingerprint, candidate);
+        {
+            let entries = self.entries.read().expect("verified secrets poisoned");
+            if let Some(e) = entries.current.get(realm, client_id) {
+                return verifies(e);
+            }
+            if !entries.previous.get(realm, client_id).is_some_and(verifies) {
+                return false;
+            }
+        }
+        let mut entries = self.entries.write().expect("verified secrets poisoned");
+        // Another request may have moved or replaced it meanwhile: decide on what is there now.
+        if let Some(e) = entries.current.get(realm, client_id) {
+            return verifies(e);
+        }
+        match entries.previous.remove(realm, client_id) {
+            Some(e) if verifies(&e) => {
+                entries.insert(self.capacity, realm, client_id, e);
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Remembers that `secret` verified against `hash`.
     pub fn remember(&self, realm: RealmId, client_id: &str, hash: &SecretHash, secret: &str) {
         let entry = Entry { hash: hash.as_phc().into(), fingerprint: self.check.fingerprint(secret) };
         let mut entries = self.entries.write().expect("verified secrets poisoned");
-        if entries.len >= MAX_ENTRIES {
-            *entries = Entries::default();
-        }
-        if entries.by_realm.entry(realm).or_default().insert(client_id.into(), entry).is_none() {
-            entries.len += 1;
-        }
+        entries.insert(self.capacity, realm, client_id, entry);
     }
 }
 
@@ -112,6 +171,24 @@ mod tests {
         assert!(!v.matches(realm, "other", &hash, "right"), "another client");
         let rotated = SecretHash::create("right");
         assert!(!v.matches(realm, "app", &rotated, "right"), "a new hash needs a new argon2id check");
+    }
+
+    #[test]
+    fn a_client_in_use_keeps_its_fast_path_when_the_cache_turns_over() {
+        let v = VerifiedSecrets::with_capacity(2);
+        let hash = SecretHash::create("s");
+        let realm = RealmId(1);
+        v.remember(realm, "a", &hash, "s");
+        v.remember(realm, "b", &hash, "s");
+        v.remember(realm, "c", &hash, "s"); // the current generation was full: {a, b} is now the previous one
+        assert!(v.matches(realm, "a", &hash, "s"), "the previous generation still answers");
+        assert!(!v.matches(realm, "b", &hash, "wrong"), "and still refuses a wrong secret");
+        v.remember(realm, "d", &hash, "s"); // {c, a} becomes the previous generation, b is dropped
+        assert!(v.matches(realm, "a", &hash, "s"), "a was used in the last generation");
+        assert!(v.matches(realm, "c", &hash, "s"));
+        assert!(!v.matches(realm, "b", &hash, "s"), "b was idle for a whole generation");
+        let rotated = SecretHash::create("s");
+        assert!(!v.matches(realm, "a", &rotated, "s"), "a new hash needs a new argon2id check in any generation");
     }
 
     #[test]
