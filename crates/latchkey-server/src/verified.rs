@@ -69,7 +69,8 @@ impl Generation {
 
 impl Generations {
     fn insert(&mut self, capacity: usize, realm: RealmId, client_id: &str, entry: Entry) {
-        if self.current.len >= capacity {
+        // Only a new client turns a full generation over; a replaced entry takes no room.
+        if self.current.len >= capacity && self.current.get(realm, client_id).is_none() {
             self.previous = std::mem::take(&mut self.current);
         }
         if self.current.by_realm.entry(realm).or_default().insert(client_id.into(), entry).is_none() {
@@ -92,22 +93,19 @@ impl VerifiedSecrets {
             if let Some(e) = entries.current.get(realm, client_id) {
                 return verifies(e);
             }
-            if !entries.previous.get(realm, client_id).is_some_and(verifies) {
-                return false;
-            }
         }
+        // Not in the current generation: only the previous one can vouch for it, and a match moves
+        // it back. (A request that misses here goes on to argon2id, so the write lock is cheap.)
         let mut entries = self.entries.write().expect("verified secrets poisoned");
-        // Another request may have moved or replaced it meanwhile: decide on what is there now.
         if let Some(e) = entries.current.get(realm, client_id) {
-            return verifies(e);
+            return verifies(e); // moved back or replaced meanwhile
         }
-        match entries.previous.remove(realm, client_id) {
-            Some(e) if verifies(&e) => {
-                entries.insert(self.capacity, realm, client_id, e);
-                true
-            }
-            _ => false,
+        if !entries.previous.get(realm, client_id).is_some_and(verifies) {
+            return false;
         }
+        let entry = entries.previous.remove(realm, client_id).expect("found just above");
+        entries.insert(self.capacity, realm, client_id, entry);
+        true
     }
 
     /// Remembers that `secret` verified against `hash`.
@@ -189,6 +187,24 @@ mod tests {
         assert!(!v.matches(realm, "b", &hash, "s"), "b was idle for a whole generation");
         let rotated = SecretHash::create("s");
         assert!(!v.matches(realm, "a", &rotated, "s"), "a new hash needs a new argon2id check in any generation");
+    }
+
+    #[test]
+    fn a_secret_rotated_in_a_full_generation_does_not_turn_it_over() {
+        let v = VerifiedSecrets::with_capacity(2);
+        let (old, new) = (SecretHash::create("old"), SecretHash::create("new"));
+        let realm = RealmId(1);
+        v.remember(realm, "a", &old, "old");
+        v.remember(realm, "b", &old, "old");
+        v.remember(realm, "a", &new, "new"); // replaces a's entry: still two clients
+        assert!(v.matches(realm, "a", &new, "new"));
+        assert!(!v.matches(realm, "a", &old, "old"), "the old secret's entry was replaced");
+        v.remember(realm, "c", &old, "old"); // the first turnover: {a, b} is the previous generation
+        v.remember(realm, "d", &old, "old"); // the current one is {c, d}
+        assert!(
+            v.matches(realm, "b", &old, "old"),
+            "the replacement took no room: b went through one turnover, not two"
+        );
     }
 
     #[test]
