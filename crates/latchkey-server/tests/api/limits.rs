@@ -346,9 +346,6 @@ async fn steady_state_reads_no_rows(backend: Backend) {
         round().await;
         // Idle past the staleness bound: only a live poller keeps the cache answering.
         tokio::time::sleep(latchkey_storage::STALE_AFTER * 3 / 2).await;
-        eprintln!("DBG sleeping");
-        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-        eprintln!("DBG slept");
         let (spells, missed, hit) = (stale().await, misses().await, hits().await);
         for _ in 0..3 {
             round().await;
