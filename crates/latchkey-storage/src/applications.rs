@@ -1,7 +1,7 @@
 //! Applications (OAuth clients) of a realm and their owners.
 
 use crate::entities::{application, application_owner, user};
-use crate::hot::Change;
+use crate::hot::{Change, Counted};
 use crate::{
     Paged, Result, Store, StoreError, corrupt, grants_from_text, grants_to_text, scopes_from_text, scopes_to_text,
 };
@@ -92,7 +92,10 @@ impl Store {
         let txn = self.db.begin().await?;
         let row = row.insert(&txn).await.map_err(StoreError::conflict_on("client_id"))?;
         replace_owners(&txn, ApplicationId(row.id), &new.owners).await?;
+        // Nothing of a new client is cached, but the realm's number of applications is.
+        let logged = crate::hot::log(&txn, realm, Change::Application(new.client_id.as_str())).await?;
         txn.commit().await?;
+        self.changed(logged);
         to_application(row)
     }
 
@@ -151,7 +154,8 @@ impl Store {
         Ok(owners)
     }
 
-    /// A page of the realm's applications; `search` matches client id and name.
+    /// A page of the realm's applications; `search` matches client id and name. Without a search
+    /// the total comes from memory when fresh.
     pub async fn list_applications(
         &self,
         realm: RealmId,
@@ -161,11 +165,14 @@ impl Store {
     ) -> Result<Paged<Application>> {
         use application::Column as C;
         let mut q = application::Entity::find().filter(C::RealmId.eq(realm.0));
-        if let Some(s) = search.filter(|s| !s.is_empty()) {
-            q = q.filter(crate::contains_any(&[C::ClientId, C::ClientName], s));
-        }
+        let total = match search.filter(|s| !s.is_empty()) {
+            Some(s) => {
+                q = q.filter(crate::contains_any(&[C::ClientId, C::ClientName], s));
+                q.clone().count(&self.db).await?
+            }
+            None => self.cached_count(Counted::Applications(realm), q.clone()).await?,
+        };
         let pages = q.order_by_asc(application::Column::ClientId).paginate(&self.db, per_page);
-        let total = pages.num_items().await?;
         let items = pages.fetch_page(page - 1).await?.into_iter().map(to_application).collect::<Result<_>>()?;
         Ok(Paged { items, total })
     }

@@ -21,6 +21,10 @@
 //!   once the gap has been open for [`GAP_TIMEOUT`] (a rolled-back insert leaves one forever).
 //! - *Only what exists is cached*: unknown realms and clients always go to the database, so
 //!   made-up names cannot grow memory.
+//!
+//! The admin API's lists take their totals (without a search) from here too: the number of
+//! realms, and of applications per realm. So creating a realm or an application is logged as
+//! well, though it leaves nothing else stale.
 
 use crate::entities::{change_log, revoked_token};
 use crate::{Result, Store};
@@ -29,7 +33,10 @@ use latchkey_core::time::now;
 use latchkey_oauth2::{KeyStatus, ProviderSettings, SigningKey};
 use latchkey_realms::{Realm, RealmId};
 use sea_orm::ActiveValue::Set;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Select,
+};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::hash::Hash;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -117,6 +124,13 @@ pub(crate) struct Logged<'a> {
 /// Entries keyed by realm, then by a name.
 type ByRealm<V> = RwLock<HashMap<RealmId, HashMap<Box<str>, Arc<V>>>>;
 
+/// What an admin list's total counts, when it has no search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Counted {
+    Realms,
+    Applications(RealmId),
+}
+
 #[derive(Default)]
 pub(crate) struct Hot {
     /// Bumped by every invalidation, under the lock of the map it touches.
@@ -132,6 +146,8 @@ pub(crate) struct Hot {
     verification_keys: ByRealm<SigningKey>,
     key_sets: RwLock<HashMap<RealmId, Arc<Vec<SigningKey>>>>,
     revoked: RwLock<HashMap<RealmId, HashSet<Box<str>>>>,
+    /// List totals: one per realm at most, and only for realms that exist.
+    counts: RwLock<HashMap<Counted, u64>>,
     /// Revocations learnt one by one, ever: a whole reload that overlaps one keeps it.
     revocations_learnt: AtomicU64,
     follower: Mutex<Follower>,
@@ -240,12 +256,23 @@ impl Hot {
     pub(crate) fn apply(&self, realm: RealmId, change: Change<'_>) {
         match change {
             Change::Realm => {
-                write(&self.realms).retain(|_, r| r.id != realm);
-                write(&self.providers).remove(&realm);
-                write(&self.applications).remove(&realm);
-                write(&self.active_keys).remove(&realm);
-                write(&self.verification_keys).remove(&realm);
-                write(&self.key_sets).remove(&realm);
+                // Every guard is held until the bump: a fill that read before this change
+                // then either lands before the removal or sees the new epoch.
+                let mut realms = write(&self.realms);
+                let mut providers = write(&self.providers);
+                let mut apps = write(&self.applications);
+                let mut active = write(&self.active_keys);
+                let mut verification = write(&self.verification_keys);
+                let mut sets = write(&self.key_sets);
+                let mut counts = write(&self.counts);
+                realms.retain(|_, r| r.id != realm);
+                providers.remove(&realm);
+                apps.remove(&realm);
+                active.remove(&realm);
+                verification.remove(&realm);
+                sets.remove(&realm);
+                counts.remove(&Counted::Realms);
+                counts.remove(&Counted::Applications(realm));
                 self.bump();
             }
             Change::Provider => {
@@ -255,9 +282,11 @@ impl Hot {
             }
             Change::Application(client_id) => {
                 let mut m = write(&self.applications);
+                let mut counts = write(&self.counts);
                 if let Some(apps) = m.get_mut(&realm) {
                     apps.remove(client_id);
                 }
+                counts.remove(&Counted::Applications(realm));
                 self.bump();
             }
             Change::Keys => {
@@ -284,7 +313,9 @@ impl Hot {
         let mut active = write(&self.active_keys);
         let mut verification = write(&self.verification_keys);
         let mut sets = write(&self.key_sets);
+        let mut counts = write(&self.counts);
         sets.clear();
+        counts.clear();
         realms.clear();
         providers.clear();
         apps.clear();
@@ -506,6 +537,24 @@ impl Store {
         Ok(keys)
     }
 
+    /// How many rows `q` counts, from memory when fresh. `q` must count exactly what `what`
+    /// names (no search), so that the changes that drop `what` are the ones that change it.
+    pub(crate) async fn cached_count<E, M>(&self, what: Counted, q: Select<E>) -> Result<u64>
+    where
+        E: EntityTrait<Model = M>,
+        M: FromQueryResult + Send + Sync,
+    {
+        if self.hot.fresh()
+            && let Some(&n) = read(&self.hot.counts).get(&what)
+        {
+            return Ok(n);
+        }
+        let epoch = self.hot.epoch();
+        let n = q.count(&self.db).await?;
+        self.hot.fill(&self.hot.counts, epoch, what, n);
+        Ok(n)
+    }
+
     /// Whether `jti` was revoked in `realm`, from memory when fresh.
     pub async fn cached_is_token_revoked(&self, realm: RealmId, jti: &str) -> Result<bool> {
         if self.hot.fresh() {
@@ -608,6 +657,36 @@ mod tests {
         let epoch = hot.epoch();
         hot.fill(&hot.providers, epoch, RealmId(1), Arc::new(ProviderSettings::new_realm()));
         assert_eq!(read(&hot.providers).len(), 1);
+    }
+
+    #[test]
+    fn list_totals_are_dropped_by_the_changes_that_move_them() {
+        let hot = Hot::default();
+        hot.mark_synced(hot.now_ms());
+        let (shop, bank) = (RealmId(1), RealmId(2));
+        let fill_all = || {
+            for (what, n) in [(Counted::Realms, 2), (Counted::Applications(shop), 5), (Counted::Applications(bank), 7)]
+            {
+                hot.fill(&hot.counts, hot.epoch(), what, n);
+            }
+        };
+        let cached = || {
+            let mut c: Vec<_> = read(&hot.counts).keys().copied().collect();
+            c.sort_by_key(|k| format!("{k:?}"));
+            c
+        };
+        fill_all();
+        hot.apply(shop, Change::Application("svc"));
+        assert_eq!(cached(), [Counted::Applications(bank), Counted::Realms], "one realm's applications");
+        hot.apply(shop, Change::Provider);
+        hot.apply(shop, Change::Keys);
+        hot.apply(shop, Change::Revocation("jti"));
+        assert_eq!(cached().len(), 2, "nothing else moves a total");
+        fill_all();
+        hot.apply(shop, Change::Realm);
+        assert_eq!(cached(), [Counted::Applications(bank)], "the realm total and that realm's applications");
+        hot.clear();
+        assert!(cached().is_empty());
     }
 
     #[test]

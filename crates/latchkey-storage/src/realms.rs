@@ -1,7 +1,7 @@
 //! Realms and their OAuth2 provider settings.
 
 use crate::entities::{oauth2_provider, realm};
-use crate::hot::Change;
+use crate::hot::{Change, Counted};
 use crate::{
     Paged, Result, Store, StoreError, corrupt, grants_from_text, grants_to_text, scopes_from_text, scopes_to_text,
 };
@@ -101,8 +101,10 @@ impl Store {
     ) -> Result<Realm> {
         let txn = self.db.begin().await?;
         let row = insert_realm(&txn, name, display_name, enabled, provider, key, now()).await?;
-        // No change to log: only realms that exist are cached, and this one did not.
+        // Nothing of a new realm is cached, but the number of realms is.
+        let logged = crate::hot::log(&txn, RealmId(row.id), Change::Realm).await?;
         txn.commit().await?;
+        self.changed(logged);
         to_realm(row)
     }
 
@@ -113,14 +115,18 @@ impl Store {
         realm::Entity::find().filter(realm::Column::Name.eq(name)).one(&self.db).await?.map(to_realm).transpose()
     }
 
-    /// A page of realms; `search` matches name and display name.
+    /// A page of realms; `search` matches name and display name. Without a search the total
+    /// comes from memory when fresh.
     pub async fn list_realms(&self, search: Option<&str>, page: u64, per_page: u64) -> Result<Paged<Realm>> {
         let mut q = realm::Entity::find();
-        if let Some(s) = search.filter(|s| !s.is_empty()) {
-            q = q.filter(crate::contains_any(&[realm::Column::Name, realm::Column::DisplayName], s));
-        }
+        let total = match search.filter(|s| !s.is_empty()) {
+            Some(s) => {
+                q = q.filter(crate::contains_any(&[realm::Column::Name, realm::Column::DisplayName], s));
+                q.clone().count(&self.db).await?
+            }
+            None => self.cached_count(Counted::Realms, q.clone()).await?,
+        };
         let pages = q.order_by_asc(realm::Column::Name).paginate(&self.db, per_page);
-        let total = pages.num_items().await?;
         let items = pages.fetch_page(page - 1).await?.into_iter().map(to_realm).collect::<Result<_>>()?;
         Ok(Paged { items, total })
     }

@@ -141,6 +141,44 @@ async fn rotated_keys_reach_both(backend: Backend) {
     assert_eq!(b.introspect("shop", "svc", &secret, &before).await["active"], true, "the retired key still verifies");
 }
 
+/// The admin lists' totals, which each replica keeps in memory, follow the realms and
+/// applications created and deleted at the other one within a second, and at once where the
+/// change was made.
+async fn list_totals_reach_both(backend: Backend) {
+    let a = TestApp::spawn(backend).await;
+    realm_with_client(&a).await;
+    let b = a.replica().await;
+    let realms = || async { b.admin_call(Method::GET, "/realms", None, 200).await["total"].as_u64().unwrap() };
+    let apps = || async { b.admin_call(Method::GET, "/realms/shop/applications", None, 200).await["total"].clone() };
+    let at_a = &a;
+    let total =
+        |path: &'static str| async move { at_a.admin_call(Method::GET, path, None, 200).await["total"].clone() };
+    let before = realms().await;
+    assert_eq!(apps().await, 1, "B caches the application total");
+
+    a.create_realm("bank").await;
+    let at = Instant::now();
+    assert_eq!(total("/realms").await, before + 1, "at once where created");
+    enforced_within(at, "realm created at A, realm total at B", || async { realms().await == before + 1 }).await;
+
+    a.create_client("shop", "web", &["read"]).await;
+    let at = Instant::now();
+    assert_eq!(total("/realms/shop/applications").await, 2, "at once where created");
+    enforced_within(at, "application created at A, total at B", || async { apps().await == 2 }).await;
+
+    a.admin_call(Method::DELETE, "/realms/shop/applications/svc", None, 204).await;
+    let at = Instant::now();
+    assert_eq!(total("/realms/shop/applications").await, 1, "at once where deleted");
+    enforced_within(at, "application deleted at A, total at B", || async { apps().await == 1 }).await;
+
+    a.admin_call(Method::DELETE, "/realms/bank", None, 204).await;
+    let at = Instant::now();
+    assert_eq!(total("/realms").await, before, "at once where deleted");
+    enforced_within(at, "realm deleted at A, realm total at B", || async { realms().await == before }).await;
+    let searched = b.admin_call(Method::GET, "/realms?search=shop", None, 200).await;
+    assert_eq!(searched["total"], 1, "a search counts in the database");
+}
+
 /// The kids a replica's JWKS publishes.
 async fn jwks_kids(app: &TestApp) -> Vec<String> {
     let jwks = app.get_json(&format!("{}/connect/jwk_uri", app.issuer("shop")), None).await;
@@ -152,4 +190,5 @@ both_backends!(
     rotated_secrets_and_disabled_clients_reach_both,
     provider_changes_reach_both,
     rotated_keys_reach_both,
+    list_totals_reach_both,
 );

@@ -90,9 +90,11 @@ async fn require_admin(
     }
 }
 
-/// The realm an admin path names, or 404.
+/// The realm an admin path names, or 404: from the token path's cache when it is fresh (this
+/// process's own writes drop it at once, other replicas' within a second).
 async fn load_realm(state: &AppState, name: &str) -> Result<Realm, AdminError> {
-    state.store.find_realm(name).await?.ok_or_else(|| AdminError::not_found("realm", name))
+    let realm = state.store.cached_realm(name).await?;
+    realm.map(std::sync::Arc::unwrap_or_clone).ok_or_else(|| AdminError::not_found("realm", name))
 }
 
 /// The last page number a list accepts: far past any real list, and small enough that the
