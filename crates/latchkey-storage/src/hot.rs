@@ -122,7 +122,7 @@ pub(crate) struct Logged<'a> {
 }
 
 /// Entries keyed by realm, then by a name.
-type ByRealm<V> = RwLock<HashMap<RealmId, HashMap<Box<str>, Arc<V>>>>;
+type ByRealm<V> = RwLock<ByRealmMap<V>>;
 
 /// What an admin list's total counts, when it has no search.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -256,23 +256,15 @@ impl Hot {
     pub(crate) fn apply(&self, realm: RealmId, change: Change<'_>) {
         match change {
             Change::Realm => {
-                // Every guard is held until the bump: a fill that read before this change
-                // then either lands before the removal or sees the new epoch.
-                let mut realms = write(&self.realms);
-                let mut providers = write(&self.providers);
-                let mut apps = write(&self.applications);
-                let mut active = write(&self.active_keys);
-                let mut verification = write(&self.verification_keys);
-                let mut sets = write(&self.key_sets);
-                let mut counts = write(&self.counts);
-                realms.retain(|_, r| r.id != realm);
-                providers.remove(&realm);
-                apps.remove(&realm);
-                active.remove(&realm);
-                verification.remove(&realm);
-                sets.remove(&realm);
-                counts.remove(&Counted::Realms);
-                counts.remove(&Counted::Applications(realm));
+                let mut m = self.lock_all();
+                m.realms.retain(|_, r| r.id != realm);
+                m.providers.remove(&realm);
+                m.applications.remove(&realm);
+                m.active_keys.remove(&realm);
+                m.verification_keys.remove(&realm);
+                m.key_sets.remove(&realm);
+                m.counts.remove(&Counted::Realms);
+                m.counts.remove(&Counted::Applications(realm));
                 self.bump();
             }
             Change::Provider => {
@@ -307,22 +299,45 @@ impl Hot {
 
     /// Forgets everything cached (not the revoked set, which is reloaded whole).
     fn clear(&self) {
-        let mut realms = write(&self.realms);
-        let mut providers = write(&self.providers);
-        let mut apps = write(&self.applications);
-        let mut active = write(&self.active_keys);
-        let mut verification = write(&self.verification_keys);
-        let mut sets = write(&self.key_sets);
-        let mut counts = write(&self.counts);
-        sets.clear();
-        counts.clear();
-        realms.clear();
-        providers.clear();
-        apps.clear();
-        active.clear();
-        verification.clear();
+        let mut m = self.lock_all();
+        m.realms.clear();
+        m.providers.clear();
+        m.applications.clear();
+        m.active_keys.clear();
+        m.verification_keys.clear();
+        m.key_sets.clear();
+        m.counts.clear();
         self.bump();
     }
+
+    /// Every map but the revoked set, write-locked in field order (the order every taker of
+    /// more than one of these locks follows). Held until the bump, a fill that read before
+    /// the change either lands before the removal or sees the new epoch.
+    fn lock_all(&self) -> AllMaps<'_> {
+        AllMaps {
+            realms: write(&self.realms),
+            providers: write(&self.providers),
+            applications: write(&self.applications),
+            active_keys: write(&self.active_keys),
+            verification_keys: write(&self.verification_keys),
+            key_sets: write(&self.key_sets),
+            counts: write(&self.counts),
+        }
+    }
+}
+
+type Guard<'a, T> = std::sync::RwLockWriteGuard<'a, T>;
+type ByRealmMap<V> = HashMap<RealmId, HashMap<Box<str>, Arc<V>>>;
+
+/// What [`Hot::lock_all`] holds.
+struct AllMaps<'a> {
+    realms: Guard<'a, HashMap<Box<str>, Arc<Realm>>>,
+    providers: Guard<'a, HashMap<RealmId, Arc<ProviderSettings>>>,
+    applications: Guard<'a, ByRealmMap<Application>>,
+    active_keys: Guard<'a, HashMap<RealmId, Arc<SigningKey>>>,
+    verification_keys: Guard<'a, ByRealmMap<SigningKey>>,
+    key_sets: Guard<'a, HashMap<RealmId, Arc<Vec<SigningKey>>>>,
+    counts: Guard<'a, HashMap<Counted, u64>>,
 }
 
 /// Whether a stored key may still verify a token at `at` (see `keys::usable_at`).
