@@ -110,7 +110,7 @@ impl Metrics {
             w,
             name,
             "counter",
-            "Token-path lookups (realm, provider settings, client, keys, revocations): from memory or the database.",
+            "Cached lookups (realm, provider settings, client, keys, revocations, admin list totals): from memory or the database.",
         );
         line(w, name, &[("result", "hit")], cache.hits);
         line(w, name, &[("result", "miss")], cache.misses);

@@ -165,13 +165,11 @@ impl Store {
     ) -> Result<Paged<Application>> {
         use application::Column as C;
         let mut q = application::Entity::find().filter(C::RealmId.eq(realm.0));
-        let total = match search.filter(|s| !s.is_empty()) {
-            Some(s) => {
-                q = q.filter(crate::contains_any(&[C::ClientId, C::ClientName], s));
-                q.clone().count(&self.db).await?
-            }
-            None => self.cached_count(Counted::Applications(realm), q.clone()).await?,
-        };
+        let search = search.filter(|s| !s.is_empty());
+        if let Some(s) = search {
+            q = q.filter(crate::contains_any(&[C::ClientId, C::ClientName], s));
+        }
+        let total = self.list_total(search.is_none().then_some(Counted::Applications(realm)), q.clone()).await?;
         let pages = q.order_by_asc(application::Column::ClientId).paginate(&self.db, per_page);
         let items = pages.fetch_page(page - 1).await?.into_iter().map(to_application).collect::<Result<_>>()?;
         Ok(Paged { items, total })

@@ -552,19 +552,22 @@ impl Store {
         Ok(keys)
     }
 
-    /// How many rows `q` counts, from memory when fresh. `q` must count exactly what `what`
-    /// names (no search), so that the changes that drop `what` are the ones that change it.
-    pub(crate) async fn cached_count<E, M>(&self, what: Counted, q: Select<E>) -> Result<u64>
+    /// How many rows `q` counts: from memory when fresh if `what` names them (a list without
+    /// a search), else from the database. `q` must count exactly what `what` names, so that the
+    /// changes that drop `what` are the ones that change it.
+    pub(crate) async fn list_total<E, M>(&self, what: Option<Counted>, q: Select<E>) -> Result<u64>
     where
         E: EntityTrait<Model = M>,
         M: FromQueryResult + Send + Sync,
     {
+        let Some(what) = what else { return Ok(q.count(&self.db).await?) };
         if self.hot.fresh()
             && let Some(&n) = read(&self.hot.counts).get(&what)
         {
+            self.hot.hit();
             return Ok(n);
         }
-        let epoch = self.hot.epoch();
+        let epoch = self.hot.miss();
         let n = q.count(&self.db).await?;
         self.hot.fill(&self.hot.counts, epoch, what, n);
         Ok(n)
@@ -580,7 +583,8 @@ impl Store {
         self.is_token_revoked(realm, jti).await
     }
 
-    /// How the token path's lookups were answered so far.
+    /// How the cache's lookups (the token path's, the admin API's realms and list totals) were
+    /// answered so far.
     pub fn cache_stats(&self) -> CacheStats {
         CacheStats {
             hits: self.hot.hits.load(Ordering::Relaxed),

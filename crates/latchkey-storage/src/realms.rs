@@ -119,13 +119,11 @@ impl Store {
     /// comes from memory when fresh.
     pub async fn list_realms(&self, search: Option<&str>, page: u64, per_page: u64) -> Result<Paged<Realm>> {
         let mut q = realm::Entity::find();
-        let total = match search.filter(|s| !s.is_empty()) {
-            Some(s) => {
-                q = q.filter(crate::contains_any(&[realm::Column::Name, realm::Column::DisplayName], s));
-                q.clone().count(&self.db).await?
-            }
-            None => self.cached_count(Counted::Realms, q.clone()).await?,
-        };
+        let search = search.filter(|s| !s.is_empty());
+        if let Some(s) = search {
+            q = q.filter(crate::contains_any(&[realm::Column::Name, realm::Column::DisplayName], s));
+        }
+        let total = self.list_total(search.is_none().then_some(Counted::Realms), q.clone()).await?;
         let pages = q.order_by_asc(realm::Column::Name).paginate(&self.db, per_page);
         let items = pages.fetch_page(page - 1).await?.into_iter().map(to_realm).collect::<Result<_>>()?;
         Ok(Paged { items, total })
