@@ -24,9 +24,11 @@
 //!
 //! The admin API's lists take their totals (without a search) from here too: the number of
 //! realms, and of applications per realm. So creating a realm or an application is logged as
-//! well, though it leaves nothing else stale.
+//! well, though it leaves nothing else stale. The realm list also keeps its *marks*, every
+//! [`MARK_EVERY`]-th realm name in list order, so that a deep page starts at the mark before
+//! it instead of walking every row before it (`OFFSET`).
 
-use crate::entities::{change_log, revoked_token};
+use crate::entities::{change_log, realm as realm_row, revoked_token};
 use crate::{Result, Store};
 use latchkey_applications::Application;
 use latchkey_core::time::now;
@@ -55,6 +57,9 @@ const LOG_RETENTION_SECS: i64 = 3600;
 const REVOKED_RELOAD: Duration = Duration::from_secs(300);
 /// Rows read per poll; the rest come at the next one.
 const POLL_BATCH: u64 = 10_000;
+/// The realm list's marks are every this many names: a page walks fewer rows than this before
+/// its first one.
+pub(crate) const MARK_EVERY: u64 = 64;
 
 /// What a committed write changed, as the caches see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,6 +153,8 @@ pub(crate) struct Hot {
     revoked: RwLock<HashMap<RealmId, HashSet<Box<str>>>>,
     /// List totals: one per realm at most, and only for realms that exist.
     counts: RwLock<HashMap<Counted, u64>>,
+    /// The realm list's marks (see [`Store::realm_marks`]).
+    realm_marks: RwLock<Option<Arc<[Box<str>]>>>,
     /// Revocations learnt one by one, ever: a whole reload that overlaps one keeps it.
     revocations_learnt: AtomicU64,
     follower: Mutex<Follower>,
@@ -265,6 +272,7 @@ impl Hot {
                 m.key_sets.remove(&realm);
                 m.counts.remove(&Counted::Realms);
                 m.counts.remove(&Counted::Applications(realm));
+                *m.realm_marks = None;
                 self.bump();
             }
             Change::Provider => {
@@ -307,6 +315,7 @@ impl Hot {
         m.verification_keys.clear();
         m.key_sets.clear();
         m.counts.clear();
+        *m.realm_marks = None;
         self.bump();
     }
 
@@ -322,6 +331,7 @@ impl Hot {
             verification_keys: write(&self.verification_keys),
             key_sets: write(&self.key_sets),
             counts: write(&self.counts),
+            realm_marks: write(&self.realm_marks),
         }
     }
 }
@@ -338,6 +348,7 @@ struct AllMaps<'a> {
     verification_keys: Guard<'a, ByRealmMap<SigningKey>>,
     key_sets: Guard<'a, HashMap<RealmId, Arc<Vec<SigningKey>>>>,
     counts: Guard<'a, HashMap<Counted, u64>>,
+    realm_marks: Guard<'a, Option<Arc<[Box<str>]>>>,
 }
 
 /// Whether a stored key may still verify a token at `at` (see `keys::usable_at`).
@@ -573,6 +584,36 @@ impl Store {
         Ok(n)
     }
 
+    /// Every [`MARK_EVERY`]-th realm name in the realm list's order (the 1st, the 65th, …), from
+    /// memory when fresh. `None` when the cache may not answer: a page then walks from the first
+    /// row. Made by reading every realm's name once (an index-only scan) after each change to
+    /// the set of realms; a list page then reads at most `MARK_EVERY - 1` rows before its own.
+    pub(crate) async fn realm_marks(&self) -> Result<Option<Arc<[Box<str>]>>> {
+        if !self.hot.fresh() {
+            self.hot.miss();
+            return Ok(None);
+        }
+        if let Some(marks) = read(&self.hot.realm_marks).clone() {
+            self.hot.hit();
+            return Ok(Some(marks));
+        }
+        let epoch = self.hot.miss();
+        let names: Vec<String> = realm_row::Entity::find()
+            .select_only()
+            .column(realm_row::Column::Name)
+            .order_by_asc(realm_row::Column::Name)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let marks: Arc<[Box<str>]> =
+            names.into_iter().step_by(MARK_EVERY as usize).map(String::into_boxed_str).collect();
+        let mut m = write(&self.hot.realm_marks);
+        if self.hot.epoch() == epoch && self.hot.fresh() {
+            *m = Some(marks.clone());
+        }
+        Ok(Some(marks))
+    }
+
     /// Whether `jti` was revoked in `realm`, from memory when fresh.
     pub async fn cached_is_token_revoked(&self, realm: RealmId, jti: &str) -> Result<bool> {
         if self.hot.fresh() {
@@ -679,7 +720,7 @@ mod tests {
     }
 
     #[test]
-    fn list_totals_are_dropped_by_the_changes_that_move_them() {
+    fn list_totals_and_marks_are_dropped_by_the_changes_that_move_them() {
         let hot = Hot::default();
         hot.mark_synced(hot.now_ms());
         let (shop, bank) = (RealmId(1), RealmId(2));
@@ -688,7 +729,9 @@ mod tests {
             {
                 hot.fill(&hot.counts, hot.epoch(), what, n);
             }
+            *write(&hot.realm_marks) = Some(Arc::from([Box::from("bank")]));
         };
+        let marked = || read(&hot.realm_marks).is_some();
         let cached = || {
             let mut c: Vec<_> = read(&hot.counts).keys().copied().collect();
             c.sort_by_key(|k| format!("{k:?}"));
@@ -701,11 +744,14 @@ mod tests {
         hot.apply(shop, Change::Keys);
         hot.apply(shop, Change::Revocation("jti"));
         assert_eq!(cached().len(), 2, "nothing else moves a total");
+        assert!(marked(), "nor the realm list's marks");
         fill_all();
         hot.apply(shop, Change::Realm);
         assert_eq!(cached(), [Counted::Applications(bank)], "the realm total and that realm's applications");
+        assert!(!marked(), "a realm change moves the marks");
+        fill_all();
         hot.clear();
-        assert!(cached().is_empty());
+        assert!(cached().is_empty() && !marked());
     }
 
     #[test]

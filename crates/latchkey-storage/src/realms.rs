@@ -1,7 +1,7 @@
 //! Realms and their OAuth2 provider settings.
 
 use crate::entities::{oauth2_provider, realm};
-use crate::hot::{Change, Counted};
+use crate::hot::{Change, Counted, MARK_EVERY};
 use crate::{
     Paged, Result, Store, StoreError, corrupt, grants_from_text, grants_to_text, scopes_from_text, scopes_to_text,
 };
@@ -10,7 +10,7 @@ use latchkey_oauth2::{NewSigningKey, Origin, ProviderSettings, RateLimits};
 use latchkey_realms::{Realm, RealmId, RealmName};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     TransactionTrait,
 };
 
@@ -124,9 +124,18 @@ impl Store {
             q = q.filter(crate::contains_any(&[realm::Column::Name, realm::Column::DisplayName], s));
         }
         let total = self.list_total(search.is_none().then_some(Counted::Realms), q.clone()).await?;
-        let pages = q.order_by_asc(realm::Column::Name).paginate(&self.db, per_page);
-        let items = pages.fetch_page(page - 1).await?.into_iter().map(to_realm).collect::<Result<_>>()?;
-        Ok(Paged { items, total })
+        let offset = (page - 1).saturating_mul(per_page);
+        let marks = if search.is_none() { self.realm_marks().await? } else { None };
+        let q = match marks {
+            // Start at the mark before the page: at most `MARK_EVERY - 1` rows are walked.
+            Some(marks) => match usize::try_from(offset / MARK_EVERY).ok().and_then(|i| marks.get(i)) {
+                Some(mark) => q.filter(realm::Column::Name.gte(&**mark)).offset(offset % MARK_EVERY),
+                None => return Ok(Paged { items: Vec::new(), total }),
+            },
+            None => q.offset(offset),
+        };
+        let rows = q.order_by_asc(realm::Column::Name).limit(per_page).all(&self.db).await?;
+        Ok(Paged { items: rows.into_iter().map(to_realm).collect::<Result<_>>()?, total })
     }
 
     pub async fn update_realm(&self, r: &Realm) -> Result<Realm> {

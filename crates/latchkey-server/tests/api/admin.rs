@@ -463,6 +463,48 @@ async fn pagination(backend: Backend) {
     }
 }
 
+/// Every page of the realm list, walked at `per_page` until an empty one; each page's total is
+/// `expected`.
+async fn realm_pages(app: &TestApp, per_page: usize, expected: usize) -> Vec<String> {
+    let mut names = Vec::new();
+    for page in 1.. {
+        let list = app.admin_call(Method::GET, &format!("/realms?per_page={per_page}&page={page}"), None, 200).await;
+        assert_eq!(list["total"], expected, "per_page {per_page}, page {page}");
+        let got = list_names(&list, "name");
+        if got.is_empty() {
+            return names;
+        }
+        assert!(got.len() == per_page || names.len() + got.len() == expected, "per_page {per_page}, page {page}");
+        names.extend(got);
+    }
+    unreachable!()
+}
+
+/// Deep realm list pages start at the cached mark before them (every 64th name in list order):
+/// at page sizes on and off the marks, they still cover every realm once, in name order, and
+/// creating and deleting realms moves the marks with them.
+async fn deep_realm_pages(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    // Created out of name order, so that the marks are not the creation order.
+    let mut names: Vec<String> = (0..150).map(|i| format!("t{:03}", (i * 37) % 150)).collect();
+    for name in &names {
+        app.create_realm(name).await;
+    }
+    names.push("root".into());
+    names.sort();
+    for per_page in [1, 7, 50, 64, 65, 200] {
+        assert_eq!(realm_pages(&app, per_page, names.len()).await, names, "per_page {per_page}");
+    }
+    // One realm before every mark, one removed after the first: every mark moves.
+    app.create_realm("a-first").await;
+    app.admin_call(Method::DELETE, "/realms/t100", None, 204).await;
+    names.retain(|n| n != "t100");
+    names.insert(0, "a-first".into());
+    for per_page in [50, 64] {
+        assert_eq!(realm_pages(&app, per_page, names.len()).await, names, "after the changes, per_page {per_page}");
+    }
+}
+
 /// Client secrets appear only in the create and rotate answers; rotation replaces the secret.
 async fn client_secrets_never_returned(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -841,6 +883,7 @@ both_backends!(
     malformed_json,
     location_headers,
     pagination,
+    deep_realm_pages,
     client_secrets_never_returned,
     passwords_never_returned,
     patch_semantics,
