@@ -244,19 +244,26 @@ impl Hot {
         self.epoch.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// Stores `value` under `key` of `map` unless an invalidation happened since `epoch`.
-    fn fill<K: Eq + Hash, V>(&self, map: &RwLock<HashMap<K, V>>, epoch: u64, key: K, value: V) {
-        let mut m = write(map);
+    /// Stores what was read under `epoch` into `slot`, unless an invalidation happened since:
+    /// the one place the no-stale-fill rule is checked (under the slot's lock).
+    fn fill_with<T>(&self, slot: &RwLock<T>, epoch: u64, store: impl FnOnce(&mut T)) {
+        let mut m = write(slot);
         if self.epoch() == epoch && self.fresh() {
-            m.insert(key, value);
+            store(&mut m);
         }
     }
 
+    /// Stores `value` under `key` of `map` unless an invalidation happened since `epoch`.
+    fn fill<K: Eq + Hash, V>(&self, map: &RwLock<HashMap<K, V>>, epoch: u64, key: K, value: V) {
+        self.fill_with(map, epoch, |m| {
+            m.insert(key, value);
+        });
+    }
+
     fn fill_by_realm<V>(&self, map: &ByRealm<V>, epoch: u64, realm: RealmId, name: &str, value: Arc<V>) {
-        let mut m = write(map);
-        if self.epoch() == epoch && self.fresh() {
+        self.fill_with(map, epoch, |m| {
             m.entry(realm).or_default().insert(name.into(), value);
-        }
+        });
     }
 
     /// Drops what `change` makes stale, or learns the revocation it is.
@@ -607,10 +614,7 @@ impl Store {
             .await?;
         let marks: Arc<[Box<str>]> =
             names.into_iter().step_by(MARK_EVERY as usize).map(String::into_boxed_str).collect();
-        let mut m = write(&self.hot.realm_marks);
-        if self.hot.epoch() == epoch && self.hot.fresh() {
-            *m = Some(marks.clone());
-        }
+        self.hot.fill_with(&self.hot.realm_marks, epoch, |m| *m = Some(marks.clone()));
         Ok(Some(marks))
     }
 
